@@ -1,0 +1,79 @@
+/**
+ * `seal reencrypt`: re-seals sealed files to a new certificate offline, in place. Only ciphertexts change;
+ * every other byte of each file stays. All files are computed first and written only when all succeeded.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StalledError } from '../../shared/errors.js';
+import { editEncryptedData } from '../../shared/manifest/edit-encrypted-data.js';
+import { sealData } from '../../shared/sealing/seal-secret.js';
+import { unsealSecret } from '../../shared/sealing/unseal-secret.js';
+import { loadSealingCert } from './cert-source.js';
+import { osReason, readTextFile, writeFileAtomic } from './io.js';
+import { loadPrivateKeys } from './private-keys.js';
+
+/** Options of `seal reencrypt`. */
+export interface ReencryptOptions {
+  paths: readonly string[];
+  keyFiles: readonly string[];
+  cert: string | undefined;
+  now: Date;
+}
+
+/** What a run changed. */
+export interface ReencryptSummary {
+  files: number;
+  sealedSecrets: number;
+}
+
+const MANIFEST_FILE = /\.(ya?ml|json)$/i;
+const MENTIONS_SEALED_SECRET = /["']?kind["']?\s*:\s*["']?SealedSecret\b/;
+
+/**
+ * Re-seals every cluster-key SealedSecret in `paths` (files, or folders searched recursively for
+ * .yaml/.yml/.json files that hold a SealedSecret) with the new certificate. Vault-sealed objects are left
+ * alone. Throws StalledError naming the file when one cannot be read, parsed or opened; nothing is written then.
+ */
+export async function reencryptFiles(options: ReencryptOptions): Promise<ReencryptSummary> {
+  const keys = await loadPrivateKeys(options.keyFiles);
+  const cert = await loadSealingCert(options.cert, options.now);
+  const files = await sealedFiles(options.paths);
+  const updates: { file: string; text: string }[] = [];
+  let sealedSecrets = 0;
+  for (const file of files) {
+    const text = editEncryptedData(await readTextFile(file), file, (ss) => {
+      if (ss.vault) return undefined;
+      sealedSecrets++;
+      const plain = unsealSecret(ss, keys).secret.data;
+      const data = new Map(Object.entries(plain).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+      return sealData(cert.publicKey, { name: ss.name, namespace: ss.namespace ?? '', scope: ss.scope }, data);
+    });
+    updates.push({ file, text });
+  }
+  for (const { file, text } of updates) await writeFileAtomic(file, text);
+  return { files: updates.length, sealedSecrets };
+}
+
+/** Explicit files as given; folders walked for manifest files that mention a SealedSecret. */
+async function sealedFiles(paths: readonly string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const path of paths) {
+    const entries = await readdir(path, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOTDIR') return undefined;
+      throw new StalledError('FileUnreadable', `cannot read ${path}: ${osReason(err)}`);
+    });
+    if (!entries) {
+      found.push(path);
+      continue;
+    }
+    const candidates = entries
+      .filter((e) => e.isFile() && MANIFEST_FILE.test(e.name))
+      .map((e) => join(e.parentPath ?? e.path, e.name))
+      .filter((file) => !file.split('/').some((part) => part === '.git' || part === 'node_modules'))
+      .sort();
+    for (const file of candidates) {
+      if (MENTIONS_SEALED_SECRET.test(await readTextFile(file))) found.push(file);
+    }
+  }
+  return found;
+}
