@@ -5,6 +5,7 @@
  */
 import { generateKeyPair, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
+import type { RandomSource } from './hybrid.js';
 
 /** A freshly generated sealing key and its self-signed certificate, both PEM. */
 export interface GeneratedKey {
@@ -23,6 +24,7 @@ export async function generateSealingKey(
   bits: number,
   now: Date,
   validDays = 3650,
+  random: RandomSource = randomBytes,
 ): Promise<GeneratedKey> {
   const keyPem = await new Promise<string>((resolve, reject) =>
     generateKeyPair(
@@ -34,7 +36,7 @@ export async function generateSealingKey(
   const forgeKey = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.rsa.setPublicKey(forgeKey.n, forgeKey.e);
-  cert.serialNumber = '00' + randomBytes(16).toString('hex');
+  cert.serialNumber = serialNumber(random);
   cert.validity.notBefore = now;
   cert.validity.notAfter = new Date(now.getTime() + validDays * 86_400_000);
   const subject = [{ name: 'commonName', value: SEALING_CERT_CN }];
@@ -47,4 +49,14 @@ export async function generateSealingKey(
   ]);
   cert.sign(forgeKey, forge.md.sha256.create());
   return { keyPem, certPem: forge.pki.certificateToPem(cert) };
+}
+
+/**
+ * A positive 128-bit serial in minimal DER: the top bit clear (no sign byte needed) and the first byte not
+ * zero (forge drops only one leading zero byte; a second one makes DER that Go and OpenSSL reject).
+ */
+export function serialNumber(random: RandomSource): string {
+  const serial = Buffer.from(random(16));
+  serial[0] = serial[0]! & 0x7f || 0x01;
+  return serial.toString('hex');
 }
