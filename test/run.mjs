@@ -2,6 +2,7 @@
 // Runs every *.test.ts of the project with node:test under tsx. The files are listed explicitly: on Node 20,
 // `node --test DIR` finds no TypeScript tests and passes silently. Extra arguments are passed to node --test
 // (e.g. --test-name-pattern). TEST_FILTER=substring keeps only the files whose path contains it.
+// First it builds (or finds cached) the real programs of test/env/build.ts.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -21,6 +22,10 @@ if (files.length === 0) {
   console.error(`no test files found${filter ? ` matching TEST_FILTER=${filter}` : ''}`);
   process.exit(1);
 }
+// The real programs the integration tests run against: built once from the Go module proxy, then cached.
+const prepared = spawnSync(process.execPath, ['--import', 'tsx', 'test/env/cli.ts', 'build'], { cwd: root, stdio: 'inherit' });
+if (prepared.status !== 0) process.exit(prepared.status ?? 1);
+
 const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...process.argv.slice(2), ...files];
 const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 process.exit(result.status ?? 1);

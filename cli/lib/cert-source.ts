@@ -28,10 +28,20 @@ export async function loadSealingCert(source: string | undefined, now: Date): Pr
 }
 
 async function fetchText(url: string, name: string): Promise<string> {
+  const target = new URL(url);
+  const headers: Record<string, string> = {};
+  if (target.username || target.password) {
+    const user = decodeURIComponent(target.username);
+    const password = decodeURIComponent(target.password);
+    headers['authorization'] = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    target.username = '';
+    target.password = '';
+  }
   let response: Response;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'follow' });
+    response = await fetch(target, { headers, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'follow' });
   } catch (err) {
+    // Only the error code or name: a message may quote the URL.
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
     throw new TransientError('CertificateUnavailable', `cannot fetch certificate ${name}: ${cause}`);
   }

@@ -67,10 +67,10 @@ describe('seal --merge-into', () => {
     const file = join(tempDir(), 'sealed.yaml');
     const before = sealedFile('prod/db', 'strict');
     writeFileSync(file, before);
-    const r = await runSeal(['--cert', CERT, '--merge-into', file], { stdin: 'apiVersion: v1\nkind: Secret\nmetadata: {name: x}\nstringData: {n: 5}\n' });
+    const r = await runSeal(['--cert', CERT, '--merge-into', file], { stdin: 'apiVersion: v1\nkind: Secret\nmetadata: {name: x}\nstringData: {port: 5}\n' });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^error: stdin: document 1 .*stringData\.n is a number, not a string; quote it\n$/);
+    assert.match(r.stderr, /^error: stdin: document 1 .*stringData\.port is a number, not a string; quote it\n$/);
     assert.equal(readFileSync(file, 'utf8'), before);
   });
 

@@ -108,7 +108,9 @@ describe('seal --cert', () => {
     const env = await runSeal([], { stdin: SECRET, env: { SEAL_CERT: CERT } });
     assert.equal(env.code, 0, env.stderr);
     const server = createServer((req, res) => {
+      const basic = `Basic ${Buffer.from('user:pw').toString('base64')}`;
       if (req.url === '/v1/cert.pem') res.end(readFileSync(CERT));
+      else if (req.url === '/private/cert.pem' && req.headers.authorization === basic) res.end(readFileSync(CERT));
       else res.writeHead(404).end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -117,6 +119,8 @@ describe('seal --cert', () => {
       const ok = await runSeal(['--cert', `http://127.0.0.1:${port}/v1/cert.pem`], { stdin: SECRET });
       assert.equal(ok.code, 0, ok.stderr);
       assert.equal(open(yaml.load(ok.stdout) as Sealed, 'user', 'prod/db'), 'admin');
+      const withAuth = await runSeal(['--cert', `http://user:pw@127.0.0.1:${port}/private/cert.pem`], { stdin: SECRET });
+      assert.equal(withAuth.code, 0, withAuth.stderr);
       const missing = await runSeal(['--cert', `http://user:pw@127.0.0.1:${port}/nope?token=t`], { stdin: SECRET });
       assert.deepEqual(missing, {
         code: 1,
@@ -176,7 +180,7 @@ describe('seal rejects bad input with one line and the right exit code', () => {
       name: 'a non-Secret kind',
       stdin: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n',
       code: 1,
-      stderr: 'error: stdin: document 1 (ConfigMap c) is a ConfigMap, not a Secret\n',
+      stderr: 'error: stdin: document 1 is a ConfigMap, not a Secret\n',
     },
     {
       name: 'a missing name',
