@@ -40,30 +40,33 @@ export async function reencryptFiles(options: ReencryptOptions): Promise<Reencry
   const files = await sealedFiles(options.paths);
   const updates: { file: string; text: string }[] = [];
   let sealedSecrets = 0;
-  for (const file of files) {
+  for (const { file, explicit } of files) {
+    let found = 0;
     const text = editEncryptedData(await readTextFile(file), file, (ss) => {
+      found++;
       if (ss.vault) return undefined;
       sealedSecrets++;
       const plain = unsealSecret(ss, keys).secret.data;
       const data = new Map(Object.entries(plain).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
       return sealData(cert.publicKey, { name: ss.name, namespace: ss.namespace ?? '', scope: ss.scope }, data);
     });
-    updates.push({ file, text });
+    if (found === 0 && explicit) throw new StalledError('InvalidManifest', `${file}: holds no SealedSecret`);
+    if (found > 0) updates.push({ file, text });
   }
   for (const { file, text } of updates) await writeFileAtomic(file, text);
   return { files: updates.length, sealedSecrets };
 }
 
 /** Explicit files as given; folders walked for manifest files that mention a SealedSecret. */
-async function sealedFiles(paths: readonly string[]): Promise<string[]> {
-  const found: string[] = [];
+async function sealedFiles(paths: readonly string[]): Promise<{ file: string; explicit: boolean }[]> {
+  const found: { file: string; explicit: boolean }[] = [];
   for (const path of paths) {
     const entries = await readdir(path, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOTDIR') return undefined;
       throw new StalledError('FileUnreadable', `cannot read ${path}: ${osReason(err)}`);
     });
     if (!entries) {
-      found.push(path);
+      found.push({ file: path, explicit: true });
       continue;
     }
     const candidates = entries
@@ -72,7 +75,7 @@ async function sealedFiles(paths: readonly string[]): Promise<string[]> {
       .filter((file) => !file.split('/').some((part) => part === '.git' || part === 'node_modules'))
       .sort();
     for (const file of candidates) {
-      if (MENTIONS_SEALED_SECRET.test(await readTextFile(file))) found.push(file);
+      if (MENTIONS_SEALED_SECRET.test(await readTextFile(file))) found.push({ file, explicit: false });
     }
   }
   return found;

@@ -5,7 +5,6 @@
 import type { Readable } from 'node:stream';
 import type { Scope } from '../../shared/crypto/scope.js';
 import { StalledError, UsageError } from '../../shared/errors.js';
-import { editEncryptedData } from '../../shared/manifest/edit-encrypted-data.js';
 import { parseManifests, type ManifestFormat } from '../../shared/manifest/parse.js';
 import { isSealedSecret, readSealedSecret, sealedSecretObject, type SealedSecretApi } from '../../shared/manifest/sealed-secret.js';
 import { readSecret, type PlainSecret } from '../../shared/manifest/secret.js';
@@ -108,6 +107,8 @@ export async function mergeInto(options: MergeIntoOptions): Promise<void> {
     throw new StalledError('InvalidManifest', `${options.file}: SealedSecret ${target.name} is sealed with Vault; merge with --vault-key`);
   }
   const cert = await loadSealingCert(options.cert, options.now);
+  // Loaded here only: the plain sealing path, the one whose start-up time matters, does not need it.
+  const { editEncryptedData } = await import('../../shared/manifest/edit-encrypted-data.js');
   const updated = editEncryptedData(original, options.file, (ss) =>
     sealData(cert.publicKey, { name: ss.name, namespace: ss.namespace ?? '', scope: ss.scope }, secret.data),
   );

@@ -58,12 +58,12 @@ export function readMapping(value: unknown, field: string, where: string): Recor
  * @throws StalledError('InvalidManifest') naming the field and key when it is not a mapping of strings.
  */
 export function readStringMap(value: unknown, field: string, where: string): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const [key, item] of Object.entries(readMapping(value, field, where))) {
+  const entries = Object.entries(readMapping(value, field, where));
+  for (const [key, item] of entries) {
     if (typeof item !== 'string') invalid(where, notAString(`${field}.${key}`, item));
-    result[key] = item;
   }
-  return result;
+  // fromEntries defines own properties, so a key named __proto__ stays a key.
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 /**

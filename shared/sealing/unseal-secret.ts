@@ -40,12 +40,12 @@ export function unsealSecret(ss: SealedSecret, keys: readonly KeyObject[]): Unse
     throw new StalledError('VaultSealed', `SealedSecret ${ref} is sealed with Vault transit key ${ss.vault.key}, not a cluster key`);
   }
   const label = scopeLabel(ss.scope, ss.namespace ?? '', ss.name);
-  const data: Record<string, string> = {};
+  const data: [string, string][] = [];
   const keyIndexes = new Map<string, number>();
   for (const [key, value] of ss.encryptedData) {
     try {
       const { plaintext, keyIndex } = hybridDecrypt(keys, label, decodeBase64(value));
-      data[key] = plaintext.toString('base64');
+      data.push([key, plaintext.toString('base64')]);
       keyIndexes.set(key, keyIndex);
     } catch (err) {
       const why = err instanceof OpenError ? err.message : 'it could not be decrypted';
@@ -58,7 +58,7 @@ export function unsealSecret(ss: SealedSecret, keys: readonly KeyObject[]): Unse
   if (Object.keys(labels).length) metadata.labels = labels;
   if (Object.keys(annotations).length) metadata.annotations = annotations;
   return {
-    secret: { apiVersion: 'v1', kind: 'Secret', metadata, type, ...(immutable !== undefined ? { immutable } : {}), data },
+    secret: { apiVersion: 'v1', kind: 'Secret', metadata, type, ...(immutable !== undefined ? { immutable } : {}), data: Object.fromEntries(data) },
     keyIndexes,
   };
 }

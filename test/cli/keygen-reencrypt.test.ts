@@ -91,6 +91,19 @@ describe('seal reencrypt', () => {
   });
 });
 
+describe('seal reencrypt rejects', () => {
+  it('a named file with no SealedSecret, and a missing path', async () => {
+    const dir = tempDir();
+    const plain = join(dir, 'deployment.yaml');
+    writeFileSync(plain, 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n');
+    const args = ['reencrypt', '--key', join(KEYS, 'sealing-2048.key'), '--cert', join(KEYS, 'other-2048.crt')];
+    assert.deepEqual(await runSeal([...args, plain]), { code: 1, stdout: '', stderr: `error: ${plain}: holds no SealedSecret\n` });
+    const missing = join(dir, 'nope');
+    assert.deepEqual(await runSeal([...args, missing]), { code: 1, stdout: '', stderr: `error: cannot read ${missing}: ENOENT: no such file or directory\n` });
+    assert.deepEqual(await runSeal(['reencrypt', '--cert', join(KEYS, 'other-2048.crt'), dir]), { code: 2, stdout: '', stderr: 'error: reencrypt needs --key FILE[,FILE…]\n' });
+  });
+});
+
 describe('help and version', () => {
   for (const args of [['--help'], ['unseal', '--help'], ['keygen', '--help'], ['reencrypt', '--help']]) {
     it(`seal ${args.join(' ')} shows usage and an example`, async () => {
