@@ -5,6 +5,7 @@
 // First it builds (or finds cached) the real programs of test/env/build.ts.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -28,4 +29,19 @@ if (prepared.status !== 0) process.exit(prepared.status ?? 1);
 
 const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...process.argv.slice(2), ...files];
 const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+
+// No process the tests started may outlive them: servers of test/env run from the binary cache or in
+// sigil-* temporary folders. The watchdog gives a dead owner's servers 3 s to stop.
+const testbin = process.env.SIGIL_TESTBIN ?? join(homedir(), '.cache/sigil/testbin');
+const leftovers = () => spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout.split('\n')
+  .filter((l) => (l.includes(testbin) || /\/sigil-[^ /]+\//.test(l) || l.includes('test/env/watchdog.mjs')) && !l.includes('ps -eo'));
+let orphans = leftovers();
+for (let i = 0; i < 50 && orphans.length; i++) {
+  spawnSync('sleep', ['0.2']);
+  orphans = leftovers();
+}
+if (orphans.length) {
+  console.error(`processes started by the tests are still running:\n${orphans.join('\n')}`);
+  process.exit(1);
+}
 process.exit(result.status ?? 1);
