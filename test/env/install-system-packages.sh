@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test environment runs as real servers: git (daemon, http-backend,
-# git-shell), openssh-server (sshd) and openssh-client (ssh, ssh-keygen). Does nothing, and needs no
+# Installs the Debian packages the test environment needs: git (daemon, http-backend, git-shell),
+# openssh-server (sshd), openssh-client (ssh, ssh-keygen), openssl (the cluster's certificates), util-linux
+# (unshare, for the Sealed Secrets controller's private mount namespace) and procps (ps, for the orphan check).
+# Go itself comes with the machine. Does nothing, and needs no
 # network, when they are all present; otherwise one `apt-get update` and one `apt-get install`.
 set -euo pipefail
 
@@ -9,6 +11,9 @@ declare -A wanted=(
   [git]=git
   [openssh-server]=/usr/sbin/sshd
   [openssh-client]=ssh-keygen
+  [openssl]=openssl
+  [util-linux]=unshare
+  [procps]=ps
 )
 
 missing=()
@@ -19,7 +24,8 @@ for pkg in "${!wanted[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "system packages: all present (git openssh-server openssh-client)"
+  command -v go >/dev/null 2>&1 || { echo "error: go is not on PATH; the test environment builds its servers with Go" >&2; exit 1; }
+  echo "system packages: all present (${!wanted[*]})"
   exit 0
 fi
 
@@ -30,3 +36,4 @@ ${sudo[@]+"${sudo[@]}"} apt-get update -qq
 ${sudo[@]+"${sudo[@]}"} apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # The privilege-separation folder sshd needs; the system service would make it, but tests run their own sshd.
 ${sudo[@]+"${sudo[@]}"} mkdir -p /run/sshd
+command -v go >/dev/null 2>&1 || { echo "error: go is not on PATH; the test environment builds its servers with Go" >&2; exit 1; }
