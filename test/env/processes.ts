@@ -78,8 +78,11 @@ export function startServer(name: string, command: string, args: readonly string
     async stop(graceMs = 5000): Promise<void> {
       killGroup(pid, 'SIGTERM');
       const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+      // The child is unref'd; this keeps the owner alive until the exit has been seen.
+      const keepAlive = setInterval(() => undefined, 1000);
       await exited;
       clearTimeout(timer);
+      clearInterval(keepAlive);
       killGroup(pid, 'SIGKILL'); // anything the server itself started in its group
       running.delete(server);
       guard(pid, false);
