@@ -41,7 +41,8 @@ async function up(dir: string, withList: string): Promise<void> {
   if (existsSync(join(dir, 'supervisor.pid')) && alive(Number(readFileSync(join(dir, 'supervisor.pid'), 'utf8')))) {
     throw new Error(`an environment is already running in ${dir}; run down first`);
   }
-  await build([]);
+  const wanted = withList.split(',').filter(Boolean);
+  await build(['kubernetes', 'etcd', ...(wanted.includes('vault') ? ['vault'] : []), ...(wanted.includes('sealed-secrets') ? ['kubeseal'] : [])]);
   mkdirSync(dir, { recursive: true });
   for (const f of ['ready', 'failed', 'supervisor.pid']) rmSync(join(dir, f), { force: true });
   const log = openSync(join(dir, 'supervisor.log'), 'a');
