@@ -1,0 +1,94 @@
+/**
+ * sigil-controller's command line: every flag has an environment equivalent (`SIGIL_<FLAG>`), and a bad
+ * value is a usage error naming the flag.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+/** The controller's settings after parsing. */
+export interface ControllerConfig {
+  kubeconfig?: string;
+  namespace: string;
+  /** Empty = all namespaces. */
+  watchNamespaces: string[];
+  workers: number;
+  listen: string;
+  metricsListen: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logFormat: 'json' | 'text';
+  keyRenewPeriodMs: number;
+  keyCutoffTime?: Date;
+  keySize: number;
+  importBitnamiKeys: boolean;
+  bitnamiNamespace: string;
+  leaderElect: boolean;
+}
+
+/** Parses a Go-style duration (`720h`, `1h30m`, `90s`, `0`) into milliseconds. */
+export function parseDuration(value: string): number {
+  if (value === '0') return 0;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== value) {
+    throw new InvalidArgumentError('use a duration such as 720h, 30m or 0');
+  }
+  return parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]!]!, 0);
+}
+
+function positiveInt(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('use a whole number of at least 1');
+  return Number(value);
+}
+
+function hostPort(value: string): string {
+  if (!/^([\w.-]*|\[[0-9a-fA-F:]+\]):\d{1,5}$/.test(value)) throw new InvalidArgumentError('use host:port or :port');
+  return value;
+}
+
+function time(value: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('use an RFC 3339 time such as 2026-01-31T00:00:00Z');
+  return date;
+}
+
+function env(flag: string): string {
+  return `SIGIL_${flag.replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** The commander program; its action receives the parsed config. */
+export function controllerProgram(run: (config: ControllerConfig) => Promise<void>): Command {
+  const opt = (flags: string, description: string, name: string): Option => new Option(flags, description).env(env(name));
+  return new Command('sigil-controller')
+    .description('Keeps the sealing keys, turns SealedSecrets into Secrets, serves the sealing certificate.')
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig to use (default: in-cluster config)').env('KUBECONFIG'))
+    .addOption(opt('--namespace <ns>', 'namespace of the keys, the certificate ConfigMap and the lease', 'namespace').default('sigil-system'))
+    .addOption(opt('--watch-namespaces <list>', 'comma-separated namespaces to watch (default: all)', 'watch-namespaces').default(''))
+    .addOption(opt('--workers <n>', 'SealedSecrets unsealed in parallel', 'workers').argParser(positiveInt).default(4))
+    .addOption(opt('--listen <addr>', 'HTTP address of the API (/v1/cert.pem, /healthz, …)', 'listen').argParser(hostPort).default(':8080'))
+    .addOption(opt('--metrics-listen <addr>', 'HTTP address of /metrics', 'metrics-listen').argParser(hostPort).default(':8081'))
+    .addOption(opt('--log-level <level>', 'debug | info | warn | error', 'log-level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(opt('--log-format <format>', 'json | text', 'log-format').choices(['json', 'text']).default('json'))
+    .addOption(opt('--key-renew-period <duration>', 'make a new sealing key this often; 0 turns renewal off', 'key-renew-period').argParser(parseDuration).default(720 * 3_600_000, '720h'))
+    .addOption(opt('--key-cutoff-time <time>', 'make a new key at start when the newest is older than this', 'key-cutoff-time').argParser(time))
+    .addOption(opt('--key-size <bits>', 'RSA size of new sealing keys', 'key-size').argParser(positiveInt).default(4096))
+    .addOption(opt('--import-bitnami-keys', "also load Sealed Secrets' keys, to open files sealed for it", 'import-bitnami-keys'))
+    .addOption(opt('--bitnami-namespace <ns>', "namespace of Sealed Secrets' keys", 'bitnami-namespace').default('kube-system'))
+    .addOption(opt('--no-leader-elect', 'reconcile without a Lease (one replica only)', 'leader-elect'))
+    .action(async (flags: Record<string, unknown>) => {
+      await run({
+        kubeconfig: flags.kubeconfig as string | undefined,
+        namespace: flags.namespace as string,
+        watchNamespaces: String(flags.watchNamespaces ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+        workers: flags.workers as number,
+        listen: flags.listen as string,
+        metricsListen: flags.metricsListen as string,
+        logLevel: flags.logLevel as ControllerConfig['logLevel'],
+        logFormat: flags.logFormat as ControllerConfig['logFormat'],
+        keyRenewPeriodMs: flags.keyRenewPeriod as number,
+        keyCutoffTime: flags.keyCutoffTime as Date | undefined,
+        keySize: flags.keySize as number,
+        importBitnamiKeys: flags.importBitnamiKeys === true,
+        bitnamiNamespace: flags.bitnamiNamespace as string,
+        leaderElect: flags.leaderElect !== false,
+      });
+    });
+}
