@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { errorMessage, UsageError } from '../shared/errors.js';
+import { registerCert } from './commands/cert.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerReencrypt } from './commands/reencrypt.js';
 import { registerSeal } from './commands/seal.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerSeal(program);
   registerUnseal(program);
+  registerCert(program);
   registerKeygen(program);
   registerReencrypt(program);
   return program;

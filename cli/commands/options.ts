@@ -1,7 +1,7 @@
 /**
  * Option parsers shared by several commands, so each flag means the same everywhere.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { isScope, SCOPES, type Scope } from '../../shared/crypto/scope.js';
 import type { ManifestFormat } from '../../shared/manifest/parse.js';
 
@@ -26,4 +26,11 @@ export function collectList(value: string, previous: string[] = []): string[] {
 export function parseInteger(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('give a whole number');
   return Number(value);
+}
+
+/** `--controller-namespace`: where `seal` finds the controller's published certificate. */
+export function controllerNamespaceOption(): Option {
+  return new Option('--controller-namespace <ns>', 'namespace of sigil-controller, whose certificate is used when no --cert is given')
+    .env('SEAL_CONTROLLER_NAMESPACE')
+    .default('sigil-system');
 }

@@ -6,7 +6,7 @@ import { Option } from 'commander';
 import { UsageError } from '../../shared/errors.js';
 import type { Scope } from '../../shared/crypto/scope.js';
 import type { ManifestFormat } from '../../shared/manifest/parse.js';
-import { parseFormat, parseScope } from './options.js';
+import { controllerNamespaceOption, parseFormat, parseScope } from './options.js';
 
 interface SealFlags {
   file?: string;
@@ -21,11 +21,15 @@ interface SealFlags {
   name?: string;
   fromFile?: string;
   mergeInto?: string;
+  controllerNamespace: string;
 }
 
 const EXAMPLES = `
 Examples:
-  # seal a Secret manifest with the cluster's certificate
+  # seal a Secret manifest with the certificate of the cluster of your kubeconfig
+  seal < secret.yaml > sealed.yaml
+
+  # with a certificate file (offline)
   seal --cert cert.pem < secret.yaml > sealed.yaml
 
   # the same for a stock Sealed Secrets controller, namespace-wide
@@ -42,7 +46,8 @@ Examples:
 export function registerSeal(program: Command): void {
   program
     .option('-f, --file <file>', 'Secret manifest(s) to seal, YAML or JSON (default: stdin)')
-    .addOption(new Option('--cert <cert>', 'sealing certificate: PEM file or http(s) URL').env('SEAL_CERT'))
+    .addOption(new Option('--cert <cert>', 'sealing certificate: PEM file or http(s) URL (default: the cluster\'s, from the controller\'s ConfigMap)').env('SEAL_CERT'))
+    .addOption(controllerNamespaceOption())
     .option('--scope <scope>', 'strict | namespace-wide | cluster-wide', parseScope, 'strict')
     .option('-n, --namespace <namespace>', 'namespace for Secrets that name none')
     .option('-o, --format <format>', 'output yaml | json (default: as the input)', parseFormat)
@@ -60,17 +65,18 @@ export function registerSeal(program: Command): void {
       const now = new Date();
       if (flags.raw) {
         if (flags.mergeInto || flags.file) throw new UsageError('--raw reads stdin or --from-file; it takes no -f or --merge-into');
-        const out = await lib.sealRaw({ ...openInput(flags.fromFile), cert: flags.cert, now, name: flags.name, namespace: flags.namespace, scope: flags.scope });
+        const out = await lib.sealRaw({ ...openInput(flags.fromFile), cert: flags.cert, controllerNamespace: flags.controllerNamespace, now, name: flags.name, namespace: flags.namespace, scope: flags.scope });
         return writeOutput(out, flags.write);
       }
       if (flags.name || flags.fromFile) throw new UsageError('--name and --from-file go with --raw');
       if (flags.mergeInto) {
         if (flags.write) throw new UsageError('--merge-into rewrites that file; it takes no -w');
-        return lib.mergeInto({ ...openInput(flags.file), cert: flags.cert, now, file: flags.mergeInto, allowEmptyData: !!flags.allowEmptyData });
+        return lib.mergeInto({ ...openInput(flags.file), cert: flags.cert, controllerNamespace: flags.controllerNamespace, now, file: flags.mergeInto, allowEmptyData: !!flags.allowEmptyData });
       }
       const out = await lib.sealManifests({
         ...openInput(flags.file),
         cert: flags.cert,
+        controllerNamespace: flags.controllerNamespace,
         now,
         scope: flags.scope,
         namespace: flags.namespace,

@@ -1,30 +1,43 @@
 /**
- * Where `seal` gets the sealing certificate: a PEM file or an http(s) URL (the controller's `/v1/cert.pem`).
+ * Where `seal` gets the sealing certificate: a PEM file, an http(s) URL (the controller's `/v1/cert.pem`),
+ * or, when neither is given, the ConfigMap the controller publishes, through the user's kubeconfig.
  */
 import { assertCertificateValid, parseCertificate, type SealingCert } from '../../shared/crypto/certificate.js';
-import { StalledError, TransientError, UsageError } from '../../shared/errors.js';
+import { StalledError, TransientError } from '../../shared/errors.js';
 import { readTextFile } from './io.js';
 
 const FETCH_TIMEOUT_MS = 10_000;
 
+/** Where the certificate comes from: `--cert`/`SEAL_CERT`, else the controller's namespace in the cluster. */
+export interface CertSource {
+  cert: string | undefined;
+  /** `--controller-namespace` / `SEAL_CONTROLLER_NAMESPACE`. */
+  controllerNamespace: string;
+  now: Date;
+}
+
 /**
- * Loads and checks the sealing certificate named by `source` (`--cert` or `SEAL_CERT`).
- * Throws UsageError when none is given, StalledError when it is unreadable, not a certificate or expired at
- * `now`, TransientError when a URL cannot be fetched.
+ * Loads and checks the sealing certificate. Throws UsageError when there is no source at all, StalledError
+ * when it is unreadable, not a certificate or expired at `now`, TransientError when it cannot be fetched.
  */
-export async function loadSealingCert(source: string | undefined, now: Date): Promise<SealingCert> {
-  if (!source) throw new UsageError('no sealing certificate: give --cert FILE|URL or set SEAL_CERT');
-  const isUrl = /^https?:\/\//i.test(source);
-  const name = isUrl ? scrubUrl(source) : source;
-  const pem = isUrl ? await fetchText(source, name) : await readTextFile(source, 'certificate');
+export async function loadSealingCert(source: CertSource): Promise<SealingCert> {
+  const { pem, name } = await certPem(source);
   let cert: SealingCert;
   try {
     cert = parseCertificate(pem);
-    assertCertificateValid(cert, now);
+    assertCertificateValid(cert, source.now);
   } catch (err) {
     throw new StalledError('InvalidCertificate', `certificate ${name}: ${(err as Error).message}`);
   }
   return cert;
+}
+
+/** The PEM text and a printable name of where it came from, not yet checked. */
+export async function certPem(source: Pick<CertSource, 'cert' | 'controllerNamespace'>): Promise<{ pem: string; name: string }> {
+  if (!source.cert) return (await import('./cluster-cert.js')).clusterCertPem(source.controllerNamespace);
+  const isUrl = /^https?:\/\//i.test(source.cert);
+  const name = isUrl ? scrubUrl(source.cert) : source.cert;
+  return { pem: isUrl ? await fetchText(source.cert, name) : await readTextFile(source.cert, 'certificate'), name };
 }
 
 async function fetchText(url: string, name: string): Promise<string> {

@@ -8,16 +8,14 @@ import { StalledError } from '../../shared/errors.js';
 import { editEncryptedData } from '../../shared/manifest/edit-encrypted-data.js';
 import { sealData } from '../../shared/sealing/seal-secret.js';
 import { unsealSecret } from '../../shared/sealing/unseal-secret.js';
-import { loadSealingCert } from './cert-source.js';
+import { loadSealingCert, type CertSource } from './cert-source.js';
 import { osReason, readTextFile, writeFileAtomic } from './io.js';
 import { loadPrivateKeys } from './private-keys.js';
 
 /** Options of `seal reencrypt`. */
-export interface ReencryptOptions {
+export interface ReencryptOptions extends CertSource {
   paths: readonly string[];
   keyFiles: readonly string[];
-  cert: string | undefined;
-  now: Date;
 }
 
 /** What a run changed. */
@@ -36,7 +34,7 @@ const MENTIONS_SEALED_SECRET = /["']?kind["']?\s*:\s*["']?SealedSecret\b/;
  */
 export async function reencryptFiles(options: ReencryptOptions): Promise<ReencryptSummary> {
   const keys = await loadPrivateKeys(options.keyFiles);
-  const cert = await loadSealingCert(options.cert, options.now);
+  const cert = await loadSealingCert(options);
   const files = await sealedFiles(options.paths);
   const updates: { file: string; text: string }[] = [];
   let sealedSecrets = 0;

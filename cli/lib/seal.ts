@@ -10,18 +10,12 @@ import { isSealedSecret, readSealedSecret, sealedSecretObject, type SealedSecret
 import { readSecret, type PlainSecret } from '../../shared/manifest/secret.js';
 import { serializeManifests } from '../../shared/manifest/serialize.js';
 import { sealData, sealSecret, sealValue } from '../../shared/sealing/seal-secret.js';
-import { loadSealingCert } from './cert-source.js';
+import { loadSealingCert, type CertSource } from './cert-source.js';
 import { readAll, readAllBytes, readTextFile, writeFileAtomic } from './io.js';
 
-/** What every sealing call needs: the certificate source and the clock that judges its expiry. */
-export interface CertOptions {
-  /** `--cert` or `SEAL_CERT`: a PEM file path or an http(s) URL. */
-  cert: string | undefined;
-  now: Date;
-}
 
 /** Options of `seal [-f FILE]`. */
-export interface SealManifestsOptions extends CertOptions {
+export interface SealManifestsOptions extends CertSource {
   input: Readable;
   /** The input's name in messages: `stdin` or the file path. */
   inputName: string;
@@ -44,7 +38,7 @@ export async function sealManifests(options: SealManifestsOptions): Promise<stri
   const secrets = parsed.documents.map((doc) =>
     withNamespace(readSecret(doc, options.inputName, { allowEmptyData: options.allowEmptyData }), options.namespace),
   );
-  const cert = await loadSealingCert(options.cert, options.now);
+  const cert = await loadSealingCert(options);
   const sealed = secrets.map((secret) =>
     sealedSecretObject(
       sealSecret(secret, { publicKey: cert.publicKey, scope: options.scope, api: options.api, defaultNamespace: 'default' }),
@@ -54,7 +48,7 @@ export async function sealManifests(options: SealManifestsOptions): Promise<stri
 }
 
 /** Options of `seal --raw`. */
-export interface SealRawOptions extends CertOptions {
+export interface SealRawOptions extends CertSource {
   input: Readable;
   inputName: string;
   name?: string;
@@ -73,12 +67,12 @@ export async function sealRaw(options: SealRawOptions): Promise<string> {
   if (scope === 'strict' && (!name || !namespace)) throw new UsageError('--raw with --scope strict needs --name and -n');
   if (scope === 'namespace-wide' && !namespace) throw new UsageError('--raw with --scope namespace-wide needs -n');
   const value = await readAllBytes(options.input, options.inputName);
-  const cert = await loadSealingCert(options.cert, options.now);
+  const cert = await loadSealingCert(options);
   return sealValue(cert.publicKey, { name, namespace, scope }, value) + '\n';
 }
 
 /** Options of `seal --merge-into FILE`. */
-export interface MergeIntoOptions extends CertOptions {
+export interface MergeIntoOptions extends CertSource {
   input: Readable;
   inputName: string;
   /** The sealed file to update in place. */
@@ -106,7 +100,7 @@ export async function mergeInto(options: MergeIntoOptions): Promise<void> {
   if (target.vault) {
     throw new StalledError('InvalidManifest', `${options.file}: SealedSecret ${target.name} is sealed with Vault; merge with --vault-key`);
   }
-  const cert = await loadSealingCert(options.cert, options.now);
+  const cert = await loadSealingCert(options);
   // Loaded here only: the plain sealing path, the one whose start-up time matters, does not need it.
   const { editEncryptedData } = await import('../../shared/manifest/edit-encrypted-data.js');
   const updated = editEncryptedData(original, options.file, (ss) =>

@@ -222,7 +222,7 @@ describe('seal rejects bad input with one line and the right exit code', () => {
     { name: 'an expired certificate', args: ['--cert', join(KEYS, 'expired.crt')], stdin: secret('stringData: {a: b}\n'), code: 1, stderr: /^error: certificate .*expired\.crt: the certificate expired on 20\d\d-.*\n$/ },
     { name: 'a missing certificate file', args: ['--cert', '/nonexistent/cert.pem'], stdin: secret('stringData: {a: b}\n'), code: 1, stderr: 'error: cannot read certificate /nonexistent/cert.pem: ENOENT: no such file or directory\n' },
     { name: 'a file that is not a certificate', args: ['--cert', join(KEYS, 'sealing-2048.key')], stdin: secret('stringData: {a: b}\n'), code: 1, stderr: /^error: certificate .*sealing-2048\.key: not a PEM certificate \(no BEGIN CERTIFICATE block\)\n$/ },
-    { name: 'no certificate at all', args: ['--cert', ''], stdin: secret('stringData: {a: b}\n'), code: 2, stderr: 'error: no sealing certificate: give --cert FILE|URL or set SEAL_CERT\n' },
+    { name: 'no certificate at all', args: ['--cert', ''], stdin: secret('stringData: {a: b}\n'), code: 2, stderr: 'error: no sealing certificate: give --cert FILE|URL, set SEAL_CERT, or set KUBECONFIG to a cluster running sigil-controller\n' },
     { name: 'a bad --scope', args: ['--scope', 'global'], stdin: '', code: 2, stderr: /^error: option '--scope <scope>' argument 'global' is invalid\. use one of strict, namespace-wide, cluster-wide\n/ },
     { name: 'an unknown option', args: ['--frobnicate'], stdin: '', code: 2, stderr: /^error: unknown option '--frobnicate'\n/ },
     { name: '--raw strict without --name', args: ['--raw', '-n', 'prod'], stdin: 'v', code: 2, stderr: 'error: --raw with --scope strict needs --name and -n\n' },

@@ -5,7 +5,6 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
 
 /** The repository root. */
 export const ROOT = new URL('../../', import.meta.url).pathname;
@@ -13,6 +12,9 @@ export const ROOT = new URL('../../', import.meta.url).pathname;
 export const SEAL_BIN = join(ROOT, 'dist/cli/main.js');
 /** Test-only sealing keys and certificates. */
 export const KEYS = join(ROOT, 'test/fixtures/keys');
+
+const tempDirs = new Set<string>();
+const EMPTY_HOME = tempDir('sigil-home-');
 
 /** What one run printed and how it ended. */
 export interface RunResult {
@@ -27,7 +29,8 @@ export function runSeal(
   options: { stdin?: string | Buffer; env?: Record<string, string>; cwd?: string } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...options.env };
+    // A HOME of its own: no kubeconfig or other settings of the machine leak into a test.
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: EMPTY_HOME, ...options.env };
     const child = spawn(process.execPath, [SEAL_BIN, ...args], { cwd: options.cwd ?? ROOT, env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -42,9 +45,10 @@ export function runSeal(
   });
 }
 
-/** A temporary folder removed when the test file ends. */
+/** A temporary folder removed when the test process exits (safe to call from hooks too). */
 export function tempDir(prefix = 'sigil-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  if (tempDirs.size === 0) process.on('exit', () => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  tempDirs.add(dir);
   return dir;
 }
