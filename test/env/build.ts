@@ -2,14 +2,18 @@
  * Builds the real programs the tests run against from the Go module proxy, and caches them outside the
  * repository (`~/.cache/sigil/testbin/<name>-<version>/`). No binary is ever committed.
  *
- * Each component is built from a small generated builder module that requires the release (and, where
- * the release's own module path differs from the path it is served under, replaces one with the other),
- * then `go build`s the command packages with CGO_ENABLED=0. Builds are serialised by a lock folder, print
- * progress, log to `~/.cache/sigil/logs/<name>.log` and are reused by every later run. A module the proxy
- * refuses fails that component with the go command's reason; nothing is substituted.
+ * Each component is built from a small generated builder module that requires the release, then
+ * `go build`s its command packages with CGO_ENABLED=0 and -trimpath. A release's own go.mod is read (as the
+ * proxy serves it) because the go command ignores a dependency's `replace` lines: the builder copies those
+ * that name another module, maps a module the release requires at the placeholder v0.0.0 and takes from a
+ * folder of its repository (Kubernetes' staging modules) to that module's release, and leaves out the
+ * other folder replacements, whose modules the release already requires at released versions. Builds run
+ * one at a time across processes (a lock folder), print progress, log to `~/.cache/sigil/logs/<name>.log`
+ * and are reused by every later run. A module the proxy refuses fails that component with the go
+ * command's reason; nothing is substituted.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { TESTBIN_CACHE } from './binaries.js';
@@ -22,13 +26,33 @@ export interface Component {
   module: string;
   /** Where the proxy serves it, when that differs from `module`. */
   servedAs?: string;
-  /** Command packages, relative to `module`. */
-  packages: string[];
+  /** Command packages, relative to `module` (`.` is the module's root package). */
+  packages: readonly string[];
   /** The binaries the packages build, in the same order. */
-  binaries: string[];
+  binaries: readonly string[];
+  /** `-X importpath.name=value` link flags, e.g. setting the version the program prints. */
+  ldflags?: readonly string[];
+  /**
+   * The released version of the modules the release requires at v0.0.0 and replaces with folders of its
+   * own repository (Kubernetes publishes its staging modules as v0.<minor>.<patch>).
+   */
+  placeholderVersion?: string;
+  /** Why it cannot be built here; building it fails at once with this reason instead of trying. */
+  blocked?: string;
 }
 
-/** Every component the test environment can build. */
+const KUBERNETES = 'v1.37.2';
+
+/** Kubernetes' version stamp (hack/lib/version.sh sets it in both packages): `--version` prints it. */
+function kubeVersionFlags(version: string): string[] {
+  const [major, minor] = version.slice(1).split('.');
+  const vars = { gitVersion: version, gitMajor: major, gitMinor: minor };
+  return ['k8s.io/client-go/pkg/version', 'k8s.io/component-base/version'].flatMap((pkg) =>
+    Object.entries(vars).map(([key, value]) => `-X ${pkg}.${key}=${value}`),
+  );
+}
+
+/** Every component the test environment can build. Versions are the newest the proxy serves that build with the local Go. */
 export const COMPONENTS = {
   kubeseal: {
     name: 'kubeseal',
@@ -37,6 +61,46 @@ export const COMPONENTS = {
     servedAs: 'github.com/bitnami-labs/sealed-secrets',
     packages: ['cmd/kubeseal', 'cmd/controller'],
     binaries: ['kubeseal', 'controller'],
+  },
+  // v1.37.2's go.mod needs Go 1.26.0.
+  kubernetes: {
+    name: 'kubernetes',
+    version: KUBERNETES,
+    module: 'k8s.io/kubernetes',
+    packages: ['cmd/kube-apiserver', 'cmd/kube-controller-manager', 'cmd/kubectl'],
+    binaries: ['kube-apiserver', 'kube-controller-manager', 'kubectl'],
+    ldflags: kubeVersionFlags(KUBERNETES),
+    placeholderVersion: `v0${KUBERNETES.slice(2)}`,
+  },
+  // The etcd binary's main package is the root of the server module (server/main.go); the repository's
+  // root module go.etcd.io/etcd/v3 holds no program.
+  etcd: {
+    name: 'etcd',
+    version: 'v3.6.16',
+    module: 'go.etcd.io/etcd/server/v3',
+    packages: ['.'],
+    binaries: ['etcd'],
+  },
+  // v5.8.3 needs Go 1.27.
+  kustomize: {
+    name: 'kustomize',
+    version: 'v5.8.2',
+    module: 'sigs.k8s.io/kustomize/kustomize/v5',
+    packages: ['.'],
+    binaries: ['kustomize'],
+  },
+  vault: {
+    name: 'vault',
+    version: 'v1.21.4',
+    module: 'github.com/hashicorp/vault',
+    packages: ['.'],
+    binaries: ['vault'],
+    blocked:
+      'v1.21.4 is the only current Vault release the Go module proxy serves, and it does not build: the go ' +
+      'command ignores its replacement of github.com/hashicorp/vault/sdk by its ./sdk folder, and that folder\'s ' +
+      'API matches no sdk release the proxy serves (framework.Backend.ActivationFunc takes two arguments only up ' +
+      'to sdk v0.20.0; keysutil RestorePolicy returns two values only from v0.24.0; v0.20.1, v0.20.2 and v0.21.1 ' +
+      'are refused). OpenBao (github.com/openbao/openbao/v2, @main and v2.4.1) is refused by the proxy too.',
   },
 } as const satisfies Record<string, Component>;
 
@@ -60,6 +124,7 @@ export function isBuilt(c: Component): boolean {
 /** The path of one binary; throws naming the component and how to build it when it is missing. */
 export function binaryPath(name: ComponentName, binary: string): string {
   const c: Component = COMPONENTS[name];
+  if (c.blocked && !isBuilt(c)) throw new Error(`${c.name} ${c.version} cannot be built here: ${c.blocked}`);
   if (!isBuilt(c)) {
     throw new Error(`${c.name} ${c.version} is not built: run \`npm run testenv -- build ${c.name}\` (log: ${join(LOGS, `${c.name}.log`)})`);
   }
@@ -69,7 +134,8 @@ export function binaryPath(name: ComponentName, binary: string): string {
 /** Builds the component unless it is cached; returns its folder. Throws with the go command's reason. */
 export async function ensureBuilt(c: Component, say: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
   if (isBuilt(c)) return componentDir(c);
-  const release = await acquireLock(c, say);
+  if (c.blocked) throw new Error(`${c.name} ${c.version} cannot be built here: ${c.blocked}`);
+  const release = await acquireLock(say);
   try {
     if (isBuilt(c)) return componentDir(c);
     await build(c, say);
@@ -79,28 +145,99 @@ export async function ensureBuilt(c: Component, say: (line: string) => void = (l
   }
 }
 
+/** One directive of a go.mod: its verb and words, a block's lines each as the block's verb. */
+interface Directive {
+  verb: string;
+  args: string[];
+}
+
+/** Reads go.mod text into directives (comments dropped). Quoted paths are not needed by any component. */
+function parseGoMod(text: string): Directive[] {
+  const directives: Directive[] = [];
+  let block: string | undefined;
+  for (const line of text.split('\n')) {
+    const words = line.replace(/\/\/.*/, '').trim().split(/\s+/).filter(Boolean);
+    const [first = '', ...rest] = words;
+    if (!first) continue;
+    if (block) {
+      if (first === ')') block = undefined;
+      else directives.push({ verb: block, args: words });
+    } else if (rest[0] === '(') {
+      block = first;
+    } else {
+      directives.push({ verb: first, args: rest });
+    }
+  }
+  return directives;
+}
+
+/**
+ * The go.mod of the builder module for `c`, given the release's own go.mod: the release's go and godebug
+ * lines, a require of the release, and the replacements the release needs (see the file comment).
+ * Throws when the release takes a placeholder-versioned module from a folder and `c` names no version for it.
+ */
+export function builderGoMod(c: Component, releaseGoMod: string): string {
+  const directives = parseGoMod(releaseGoMod);
+  const of = (verb: string): string[][] => directives.filter((d) => d.verb === verb).map((d) => d.args);
+  const required = new Map(of('require').map(([path = '', version = '']) => [path, version]));
+  const replaces = c.servedAs ? [`${c.module} => ${c.servedAs} ${c.version}`] : [];
+  for (const args of of('replace')) {
+    const arrow = args.indexOf('=>');
+    const [from = ''] = args;
+    if (args.length - arrow === 3) replaces.push(args.join(' '));
+    else if (required.get(from) === 'v0.0.0') {
+      if (!c.placeholderVersion) throw new Error(`${c.name} ${c.version} requires ${from} v0.0.0 from a folder of its repository and names no released version for it`);
+      replaces.push(`${from} => ${from} ${c.placeholderVersion}`);
+    }
+  }
+  const go = of('go')[0]?.[0] ?? '1.26';
+  const godebug = of('godebug').map((args) => `godebug ${args.join(' ')}\n\n`).join('');
+  const replace = replaces.length ? `\nreplace (\n${replaces.map((r) => `\t${r}\n`).join('')})\n` : '';
+  return `module sigil.dev/testbin/${c.name}\n\ngo ${go}\n\n${godebug}require ${c.module} ${c.version}\n${replace}`;
+}
+
+/** The import path of one of the component's command packages. */
+function importPath(c: Component, pkg: string): string {
+  return pkg === '.' ? c.module : `${c.module}/${pkg}`;
+}
+
 async function build(c: Component, say: (line: string) => void): Promise<void> {
   const out = join(TESTBIN_CACHE, `${c.name}-${c.version}`);
   const work = join(TESTBIN_CACHE, '.build', `${c.name}-${c.version}`);
+  const bin = join(work, 'bin');
   rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  mkdirSync(out, { recursive: true });
+  mkdirSync(bin, { recursive: true });
   mkdirSync(LOGS, { recursive: true });
-  const replace = c.servedAs ? `\nreplace ${c.module} => ${c.servedAs} ${c.version}\n` : '';
-  writeFileSync(join(work, 'go.mod'), `module sigil.dev/testbin/${c.name}\n\ngo 1.26\n\nrequire ${c.module} ${c.version}\n${replace}`);
-  const imports = c.packages.map((p) => `\t_ "${c.module}/${p}"`).join('\n');
-  writeFileSync(join(work, 'tools.go'), `//go:build tools\n\npackage tools\n\nimport (\n${imports}\n)\n`);
   const logFile = join(LOGS, `${c.name}.log`);
   const log = createWriteStream(logFile);
   const started = Date.now();
+  const seconds = (): number => Math.round((Date.now() - started) / 1000);
+  let step = 'download';
   say(`building ${c.name} ${c.version} from the Go module proxy (log: ${logFile})`);
-  const timer = setInterval(() => say(`  still building ${c.name}: ${Math.round((Date.now() - started) / 1000)}s`), 30_000);
+  const timer = setInterval(() => say(`  still building ${c.name} (${step}): ${seconds()}s`), 30_000);
+  const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
+  const go = async (args: string[], what: string): Promise<string> => {
+    step = what;
+    return run('go', args, work, env, log, c);
+  };
   try {
-    const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
-    await run('go', ['mod', 'tidy'], work, env, log, c);
-    await run('go', ['build', '-trimpath', '-o', `${out}/`, ...c.packages.map((p) => `${c.module}/${p}`)], work, env, log, c);
-    writeFileSync(join(out, '.complete'), `${new Date().toISOString()}\n`);
-    say(`built ${c.name} ${c.version} in ${Math.round((Date.now() - started) / 1000)}s`);
+    const served = `${c.servedAs ?? c.module}@${c.version}`;
+    const info = JSON.parse(await go(['mod', 'download', '-json', served], `go mod download ${served}`)) as { GoMod?: string };
+    if (!info.GoMod) throw new Error(`building ${c.name} ${c.version} failed: go mod download named no go.mod for ${served}`);
+    writeFileSync(join(work, 'go.mod'), builderGoMod(c, readFileSync(info.GoMod, 'utf8')));
+    const imports = c.packages.map((p) => `\t_ "${importPath(c, p)}"`).join('\n');
+    writeFileSync(join(work, 'tools.go'), `//go:build tools\n\npackage tools\n\nimport (\n${imports}\n)\n`);
+    await go(['mod', 'tidy'], 'go mod tidy');
+    const ldflags = ['-s', '-w', ...(c.ldflags ?? [])].join(' ');
+    for (const [i, pkg] of c.packages.entries()) {
+      const binary = c.binaries[i] ?? '';
+      await go(['build', '-trimpath', `-ldflags=${ldflags}`, '-o', join(bin, binary), importPath(c, pkg)], `go build ${binary}`);
+    }
+    // The cache folder appears only whole, so no half-built component is ever found.
+    rmSync(out, { recursive: true, force: true });
+    renameSync(bin, out);
+    writeFileSync(join(out, '.complete'), `${new Date().toISOString()} built in ${seconds()}s\n`);
+    say(`built ${c.name} ${c.version} in ${seconds()}s`);
   } finally {
     clearInterval(timer);
     log.end();
@@ -108,29 +245,36 @@ async function build(c: Component, say: (line: string) => void): Promise<void> {
   }
 }
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, log: NodeJS.WritableStream, c: Component): Promise<void> {
+/** Runs a command, logging its output; resolves with its stdout, rejects with its last lines. */
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, log: NodeJS.WritableStream, c: Component): Promise<string> {
   return new Promise((resolve, reject) => {
     log.write(`$ ${cmd} ${args.join(' ')}\n`);
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
     const tail: string[] = [];
     const keep = (chunk: Buffer): void => {
       log.write(chunk);
       tail.push(...chunk.toString().split('\n').filter(Boolean));
       tail.splice(0, Math.max(0, tail.length - 8));
     };
-    child.stdout.on('data', keep);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout.push(chunk);
+      keep(chunk);
+    });
     child.stderr.on('data', keep);
     child.on('error', (err) => reject(new Error(`cannot run ${cmd} for ${c.name}: ${err.message}`)));
     child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`building ${c.name} ${c.version} failed (${cmd} ${args[0]} exited ${code}):\n${tail.join('\n')}`)),
+      code === 0
+        ? resolve(Buffer.concat(stdout).toString())
+        : reject(new Error(`building ${c.name} ${c.version} failed (${cmd} ${args.slice(0, 2).join(' ')} exited ${code}):\n${tail.join('\n')}`)),
     );
   });
 }
 
-/** A lock folder per component; a lock whose owner process is gone is taken over. */
-async function acquireLock(c: Component, say: (line: string) => void): Promise<() => void> {
+/** One lock folder for all builds, so that two never share the machine's cores; a lock whose owner process is gone is taken over. */
+async function acquireLock(say: (line: string) => void): Promise<() => void> {
   mkdirSync(TESTBIN_CACHE, { recursive: true });
-  const lock = join(TESTBIN_CACHE, `.${c.name}.lock`);
+  const lock = join(TESTBIN_CACHE, '.build.lock');
   let waiting = false;
   for (;;) {
     try {
@@ -138,15 +282,25 @@ async function acquireLock(c: Component, say: (line: string) => void): Promise<(
       writeFileSync(join(lock, 'pid'), String(process.pid));
       return () => rmSync(lock, { recursive: true, force: true });
     } catch {
-      const owner = Number(readFileSync(join(lock, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
+      const owner = lockOwner(lock);
+      if (owner === undefined) continue;
       if (owner && !alive(owner)) {
         rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      if (!waiting) say(`waiting for another build of ${c.name} (pid ${owner || '?'})`);
+      if (!waiting) say(`waiting for another build (pid ${owner || '?'})`);
       waiting = true;
       await new Promise((r) => setTimeout(r, 1000));
     }
+  }
+}
+
+/** The pid in the lock (0 while its owner has not written it yet), or undefined when the lock is gone. */
+function lockOwner(lock: string): number | undefined {
+  try {
+    return Number(readFileSync(join(lock, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
+  } catch {
+    return undefined;
   }
 }
 
