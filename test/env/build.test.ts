@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { Component, ComponentName } from './build.js';
 
 // build.js reads SIGIL_TESTBIN (through binaries.js) and SIGIL_TESTBIN_LOGS when it loads, so they point at
 // empty folders before it is imported; KUBEBUILDER_ASSETS would let a component be found elsewhere.
@@ -118,10 +119,12 @@ describe('COMPONENTS', () => {
 });
 
 describe('binaryPath', () => {
-  for (const c of Object.values(COMPONENTS)) {
-    it(`says how to build ${c.name} when it is not built`, () => {
-      assert.throws(() => binaryPath(c.name, c.binaries[0]), {
-        message: `${c.name} ${c.version} is not built: run \`npm run testenv -- build ${c.name}\` (log: ${join(scratch, 'logs', `${c.name}.log`)})`,
+  for (const c of Object.values(COMPONENTS) as Component[]) {
+    it(`says how to build ${c.name} when it is not built, or why it cannot be`, () => {
+      assert.throws(() => binaryPath(c.name as ComponentName, c.binaries[0]!), {
+        message: c.blocked
+          ? `${c.name} ${c.version} cannot be built here: ${c.blocked}`
+          : `${c.name} ${c.version} is not built: run \`npm run testenv -- build ${c.name}\` (log: ${join(scratch, 'logs', `${c.name}.log`)})`,
       });
     });
   }
