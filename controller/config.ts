@@ -21,6 +21,9 @@ export interface ControllerConfig {
   importBitnamiKeys: boolean;
   bitnamiNamespace: string;
   leaderElect: boolean;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
 }
 
 /** Parses a Go-style duration (`720h`, `1h30m`, `90s`, `0`) into milliseconds. */
@@ -73,6 +76,9 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
     .addOption(opt('--import-bitnami-keys', "also load Sealed Secrets' keys, to open files sealed for it", 'import-bitnami-keys'))
     .addOption(opt('--bitnami-namespace <ns>', "namespace of Sealed Secrets' keys", 'bitnami-namespace').default('kube-system'))
     .addOption(opt('--no-leader-elect', 'reconcile without a Lease (one replica only)', 'leader-elect'))
+    .addOption(opt('--leader-elect-lease-duration <duration>', 'how long a leader holds the Lease unrenewed', 'leader-elect-lease-duration').argParser(parseDuration).default(15_000, '15s'))
+    .addOption(opt('--leader-elect-renew-deadline <duration>', 'how long the leader keeps trying to renew', 'leader-elect-renew-deadline').argParser(parseDuration).default(10_000, '10s'))
+    .addOption(opt('--leader-elect-retry-period <duration>', 'how often candidates try the Lease', 'leader-elect-retry-period').argParser(parseDuration).default(2_000, '2s'))
     .action(async (flags: Record<string, unknown>) => {
       await run({
         kubeconfig: flags.kubeconfig as string | undefined,
@@ -89,6 +95,9 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
         importBitnamiKeys: flags.importBitnamiKeys === true,
         bitnamiNamespace: flags.bitnamiNamespace as string,
         leaderElect: flags.leaderElect !== false,
+        leaseDurationMs: flags.leaderElectLeaseDuration as number,
+        renewDeadlineMs: flags.leaderElectRenewDeadline as number,
+        retryPeriodMs: flags.leaderElectRetryPeriod as number,
       });
     });
 }

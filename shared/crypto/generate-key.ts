@@ -48,7 +48,8 @@ export async function generateSealingKey(
     { name: 'extKeyUsage', serverAuth: true },
   ]);
   cert.sign(forgeKey, forge.md.sha256.create());
-  return { keyPem, certPem: forge.pki.certificateToPem(cert) };
+  // forge writes CRLF line ends; PEM files and ConfigMaps read better with LF, as openssl and Go write them.
+  return { keyPem, certPem: forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n') };
 }
 
 /**

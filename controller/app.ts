@@ -1,0 +1,217 @@
+/**
+ * sigil-controller's components wired together: keys, informers, the work queue and the unsealer, leader
+ * election, and the two HTTP servers. `startController` is what main runs and what tests start in-process.
+ */
+import { hostname } from 'node:os';
+import * as k8s from '@kubernetes/client-node';
+import { StalledError } from '../shared/errors.js';
+import type { ControllerConfig } from './config.js';
+import { KeyManager } from './keys/key-manager.js';
+import { KEY_LABELS } from './keys/key-names.js';
+import { apiStatus } from './runtime/api-errors.js';
+import { createEventRecorder } from './runtime/events.js';
+import { sendText, startHttpServer, type RunningHttpServer } from './runtime/http-server.js';
+import { watchObjects, type ObjectCache } from './runtime/informer.js';
+import { startLeaderElection } from './runtime/leader-election.js';
+import type { Logger } from './runtime/logger.js';
+import { collectDefault, MetricsRegistry } from './runtime/metrics.js';
+import { WorkQueue } from './runtime/work-queue.js';
+import { unsealObserver } from './unseal/observer.js';
+import { OWNER_LABEL } from './unseal/secret-plan.js';
+import { createUnsealer, type SealedSecretResource } from './unseal/unsealer.js';
+
+/** A running controller. */
+export interface RunningController {
+  httpPort: number;
+  metricsPort: number;
+  keys: KeyManager;
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+const CRD = 'sealedsecrets.sigil.dev';
+
+/** The KubeConfig of `--kubeconfig`/KUBECONFIG, else in-cluster. */
+export function loadKubeConfig(file: string | undefined): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/**
+ * Starts the controller. Throws StalledError with a clear reason when the CRD is not installed or the
+ * controller may not read its keys.
+ */
+export async function startController(config: ControllerConfig, log: Logger, kc = loadKubeConfig(config.kubeconfig)): Promise<RunningController> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  await checkCrd(kc);
+
+  const metrics = new MetricsRegistry();
+  collectDefault(metrics);
+  const keysLoaded = metrics.gauge('sigil_sealing_keys', 'Sealing keys loaded, by state.', ['state']);
+  const queueDepth = metrics.gauge('sigil_workqueue_depth', 'SealedSecrets waiting to be reconciled.');
+  const events = createEventRecorder(kc, { component: 'sigil-controller', log });
+
+  const keys = new KeyManager({
+    core,
+    namespace: config.namespace,
+    bits: config.keySize,
+    renewPeriodMs: config.keyRenewPeriodMs,
+    cutoffTime: config.keyCutoffTime,
+    importBitnami: config.importBitnamiKeys ? { namespace: config.bitnamiNamespace } : undefined,
+    clock: () => new Date(),
+    leader: !config.leaderElect,
+    log: (msg, fields) => log.info(msg, fields),
+  });
+  try {
+    await keys.start();
+  } catch (err) {
+    const status = apiStatus(err);
+    if (status === 403) {
+      throw new StalledError('Forbidden', `cannot read the sealing keys in namespace ${config.namespace}: HTTP 403; apply controller/deploy/rbac.yaml`);
+    }
+    throw err;
+  }
+
+  const caches: ObjectCache<k8s.KubernetesObject>[] = [];
+  const keySecrets = (namespace: string, label: string): ObjectCache<k8s.V1Secret> => {
+    const cache: ObjectCache<k8s.V1Secret> = watchObjects<k8s.V1Secret>({
+      kc,
+      path: `/api/v1/namespaces/${namespace}/secrets`,
+      labelSelector: label,
+      list: () => core.listNamespacedSecret({ namespace, labelSelector: label }),
+      onChange: (key) => {
+        const secret = cache.get(key);
+        const [ns, name] = key.split('/');
+        keys.applySecret(secret ? 'MODIFIED' : 'DELETED', secret ?? { metadata: { namespace: ns, name } });
+      },
+      log: log.child({ informer: 'key-secrets' }),
+    });
+    return cache;
+  };
+  caches.push(keySecrets(config.namespace, KEY_LABELS.sigil));
+  if (config.importBitnamiKeys) caches.push(keySecrets(config.bitnamiNamespace, KEY_LABELS.bitnami));
+
+  let queue: WorkQueue | undefined;
+  const enqueue = (key: string): void => queue?.add(key);
+  const namespaces = config.watchNamespaces.length ? config.watchNamespaces : [undefined];
+  const sealedSecrets = namespaces.map((ns) =>
+    watchObjects<SealedSecretResource>({
+      kc,
+      path: ns ? `/apis/sigil.dev/v1/namespaces/${ns}/sealedsecrets` : '/apis/sigil.dev/v1/sealedsecrets',
+      list: () =>
+        (ns
+          ? custom.listNamespacedCustomObject({ group: 'sigil.dev', version: 'v1', namespace: ns, plural: 'sealedsecrets' })
+          : custom.listClusterCustomObject({ group: 'sigil.dev', version: 'v1', plural: 'sealedsecrets' })) as Promise<k8s.KubernetesListObject<SealedSecretResource>>,
+      onChange: enqueue,
+      log: log.child({ informer: 'sealedsecrets' }),
+    }),
+  );
+  const ownedSecrets = namespaces.map((ns) =>
+    watchObjects<k8s.V1Secret>({
+      kc,
+      path: ns ? `/api/v1/namespaces/${ns}/secrets` : '/api/v1/secrets',
+      labelSelector: OWNER_LABEL,
+      list: () => (ns ? core.listNamespacedSecret({ namespace: ns, labelSelector: OWNER_LABEL }) : core.listSecretForAllNamespaces({ labelSelector: OWNER_LABEL })),
+      onChange: enqueue,
+      log: log.child({ informer: 'owned-secrets' }),
+    }),
+  );
+  caches.push(...sealedSecrets, ...ownedSecrets);
+  await Promise.all(caches.map((c) => c.start()));
+
+  const findIn = <T>(list: ObjectCache<T>[], key: string): T | undefined => list.map((c) => c.get(key)).find(Boolean);
+  const unseal = createUnsealer({
+    core,
+    custom,
+    keys: { ring: () => keys.ring() },
+    sealedSecrets: { get: (key) => findIn(sealedSecrets, key) },
+    ownedSecrets: { get: (key) => findIn(ownedSecrets, key) },
+    observer: unsealObserver(log, events, metrics),
+    clock: () => new Date(),
+  });
+
+  const lead = (): void => {
+    keys.setLeader(true);
+    queue = new WorkQueue({
+      workers: config.workers,
+      handle: unseal,
+      onError: (key, err, info) => {
+        if (!info.willRetry) log.error('giving up on SealedSecret', { sealedSecret: key, attempts: info.attempt, error: (err as Error).message });
+      },
+    });
+    queue.start();
+    for (const c of sealedSecrets) for (const obj of c.list()) queue.add(`${obj.metadata!.namespace}/${obj.metadata!.name}`);
+    log.info('leading: reconciling SealedSecrets', { workers: config.workers });
+  };
+  const follow = (): void => {
+    keys.setLeader(false);
+    const stopping = queue;
+    queue = undefined;
+    void stopping?.shutdown();
+    log.info('not leading: serving the certificate only');
+  };
+  const election = config.leaderElect
+    ? startLeaderElection({
+        kc,
+        namespace: config.namespace,
+        name: 'sigil-controller',
+        identity: `${hostname()}_${process.pid}`,
+        leaseDurationSeconds: config.leaseDurationMs / 1000,
+        renewDeadlineSeconds: config.renewDeadlineMs / 1000,
+        retryPeriodSeconds: config.retryPeriodMs / 1000,
+        onStartedLeading: lead,
+        onStoppedLeading: follow,
+        log,
+      })
+    : undefined;
+  if (!election) lead();
+
+  metrics.onRender(() => {
+    keysLoaded.set({ state: 'usable' }, keys.ring().usable().length);
+    queueDepth.set({}, queue?.depth() ?? 0);
+  });
+  const ready = (): boolean => keys.ready() && caches.every((c) => c.synced());
+  const http: RunningHttpServer = await startHttpServer({
+    listen: config.listen,
+    log,
+    routes: {
+      'GET /v1/cert.pem': (_req, res) => sendText(res, 200, keys.certPem(), 'application/x-pem-file'),
+      'GET /healthz': (_req, res) => sendText(res, 200, 'ok\n'),
+      'GET /readyz': (_req, res) => sendText(res, ready() ? 200 : 503, ready() ? 'ok\n' : 'not ready\n'),
+    },
+  });
+  const metricsHttp = await startHttpServer({
+    listen: config.metricsListen,
+    log,
+    routes: { 'GET /metrics': (_req, res) => sendText(res, 200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8') },
+  });
+  log.info('sigil-controller started', { namespace: config.namespace, http: http.port, metrics: metricsHttp.port, keys: keys.ring().usable().length });
+
+  return {
+    httpPort: http.port,
+    metricsPort: metricsHttp.port,
+    keys,
+    isLeader: () => (election ? election.isLeader() : true),
+    async stop(): Promise<void> {
+      await queue?.shutdown();
+      await election?.stop();
+      for (const c of caches) c.stop();
+      keys.stop();
+      await Promise.all([http.close(), metricsHttp.close()]);
+    },
+  };
+}
+
+async function checkCrd(kc: k8s.KubeConfig): Promise<void> {
+  try {
+    await kc.makeApiClient(k8s.ApiextensionsV1Api).readCustomResourceDefinition({ name: CRD });
+  } catch (err) {
+    const status = apiStatus(err);
+    if (status === 404) throw new StalledError('CrdMissing', `the CRD ${CRD} is not installed: kubectl apply -k controller/deploy`);
+    if (status === 401 || status === 403) throw new StalledError('Forbidden', `cannot read the CRD ${CRD}: HTTP ${status}; apply controller/deploy/rbac.yaml`);
+    throw new StalledError('ApiUnreachable', `cannot reach the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'}: ${(err as { code?: string }).code ?? (err as Error).message}`);
+  }
+}
