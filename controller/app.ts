@@ -68,8 +68,7 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
   try {
     await keys.start();
   } catch (err) {
-    const status = apiStatus(err);
-    if (status === 403) {
+    if (apiStatus((err as { cause?: unknown }).cause) === 403) {
       throw new StalledError('Forbidden', `cannot read the sealing keys in namespace ${config.namespace}: HTTP 403; apply controller/deploy/rbac.yaml`);
     }
     throw err;

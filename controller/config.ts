@@ -3,6 +3,7 @@
  * value is a usage error naming the flag.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_CONTROLLER_NAMESPACE } from '../shared/names.js';
 
 /** The controller's settings after parsing. */
 export interface ControllerConfig {
@@ -63,7 +64,7 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
   return new Command('sigil-controller')
     .description('Keeps the sealing keys, turns SealedSecrets into Secrets, serves the sealing certificate.')
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig to use (default: in-cluster config)').env('KUBECONFIG'))
-    .addOption(opt('--namespace <ns>', 'namespace of the keys, the certificate ConfigMap and the lease', 'namespace').default('sigil-system'))
+    .addOption(opt('--namespace <ns>', 'namespace of the keys, the certificate ConfigMap and the lease', 'namespace').default(DEFAULT_CONTROLLER_NAMESPACE))
     .addOption(opt('--watch-namespaces <list>', 'comma-separated namespaces to watch (default: all)', 'watch-namespaces').default(''))
     .addOption(opt('--workers <n>', 'SealedSecrets unsealed in parallel', 'workers').argParser(positiveInt).default(4))
     .addOption(opt('--listen <addr>', 'HTTP address of the API (/v1/cert.pem, /healthz, …)', 'listen').argParser(hostPort).default(':8080'))

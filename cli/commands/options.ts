@@ -4,6 +4,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { isScope, SCOPES, type Scope } from '../../shared/crypto/scope.js';
 import type { ManifestFormat } from '../../shared/manifest/parse.js';
+import { DEFAULT_CONTROLLER_NAMESPACE } from '../../shared/names.js';
 
 /** `--scope`: one of strict, namespace-wide, cluster-wide. */
 export function parseScope(value: string): Scope {
@@ -32,5 +33,5 @@ export function parseInteger(value: string): number {
 export function controllerNamespaceOption(): Option {
   return new Option('--controller-namespace <ns>', 'namespace of sigil-controller, whose certificate is used when no --cert is given')
     .env('SEAL_CONTROLLER_NAMESPACE')
-    .default('sigil-system');
+    .default(DEFAULT_CONTROLLER_NAMESPACE);
 }

@@ -7,11 +7,8 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { StalledError, TransientError, UsageError } from '../../shared/errors.js';
+import { CERT_CONFIGMAP, CERT_CONFIGMAP_KEY } from '../../shared/names.js';
 
-/** The ConfigMap the controller publishes its newest certificate in. */
-export const CERT_CONFIGMAP = 'sigil-sealing-cert';
-/** Its data key. */
-export const CERT_KEY = 'cert.pem';
 
 /**
  * Reads the certificate PEM from the cluster of the current kubeconfig context.
@@ -39,7 +36,7 @@ export async function clusterCertPem(namespace: string): Promise<{ pem: string; 
     }
     throw new TransientError('CertificateUnavailable', `cannot read ${name}: ${typeof code === 'number' ? `HTTP ${code}` : String(code ?? 'network error')}`);
   }
-  const pem = data?.[CERT_KEY];
-  if (!pem) throw new StalledError('CertificateUnavailable', `${name} has no ${CERT_KEY}`);
+  const pem = data?.[CERT_CONFIGMAP_KEY];
+  if (!pem) throw new StalledError('CertificateUnavailable', `${name} has no ${CERT_CONFIGMAP_KEY}`);
   return { pem, name };
 }

@@ -12,8 +12,9 @@ import { parseCertificate } from '../../shared/crypto/certificate.js';
 import type { SealedSecret } from '../../shared/manifest/sealed-secret.js';
 import { sealSecret } from '../../shared/sealing/seal-secret.js';
 import { startControlPlane, type ControlPlane } from '../../test/env/control-plane.js';
+import { waitUntil } from '../../test/env/processes.js';
 import { keyFixture } from '../../test/fixtures/keys/index.js';
-import { KeyManager, type KeyManagerOptions, type KeyTimers } from './key-manager.js';
+import { KeyManager, RETRY_MS, type KeyManagerOptions, type KeyTimers } from './key-manager.js';
 import type { SealingKey } from './key-ring.js';
 import { MAX_TIMER_MS } from './renewal.js';
 
@@ -359,4 +360,64 @@ describe('KeyManager (etcd + kube-apiserver)', () => {
     await h.manager.setLeader(false);
     assert.deepEqual(timers.delays(), []);
   });
+
+  it('a failed write is logged and retried by the leader; nothing secret in the message', async (t) => {
+    const ns = await namespace('keys-rbac');
+    const kc = new k8s.KubeConfig();
+    kc.loadFromString(await cp.kubeconfigForServiceAccount(ns, 'controller'));
+    const asController = kc.makeApiClient(k8s.CoreV1Api);
+    await grant(ns, 'secrets', ['get', 'list', 'watch', 'create', 'update', 'delete']);
+    await waitUntil('the secrets Role takes effect', async () => (await asController.listNamespacedSecret({ namespace: ns })).items.length === 0, {
+      timeoutMs: 10_000,
+    });
+
+    const timers = manualTimers();
+    const h = keyManager(t, { namespace: ns, core: asController, leader: false, timers });
+    await h.manager.start();
+    await h.manager.setLeader(true);
+    const [secret] = (await keySecrets(ns)) as [k8s.V1Secret];
+    assert.deepEqual(h.created, [secret.metadata!.name]);
+    assert.equal(await publishedCert(ns), undefined);
+    assert.deepEqual(h.logs.at(-1), {
+      msg: 'sealing key work failed; retrying',
+      fields: {
+        reason: 'CertPublishFailed',
+        error: `cannot publish the sealing certificate in ConfigMap ${ns}/sigil-sealing-cert: HTTP 403 Forbidden`,
+        retryInMs: RETRY_MS,
+      },
+    });
+    assert.deepEqual(timers.delays(), [RETRY_MS]);
+
+    await grant(ns, 'configmaps', ['get', 'create', 'update']);
+    await waitUntil('the configmaps Role takes effect', async () => {
+      try {
+        await asController.readNamespacedConfigMap({ name: 'sigil-sealing-cert', namespace: ns });
+        return true;
+      } catch (err) {
+        return (err as { code?: number }).code === 404;
+      }
+    }, { timeoutMs: 10_000 });
+    timers.fire();
+    await h.manager.idle();
+    assert.equal((await publishedCert(ns))?.pem, certOf(secret));
+    assert.deepEqual(h.created, [secret.metadata!.name], 'the retry makes no second key');
+    assert.deepEqual(timers.delays(), [], 'renewal is off: nothing more to wait for');
+  });
 });
+
+/** Lets ServiceAccount `ns/controller` use `verbs` on `resource` in `ns`. */
+async function grant(ns: string, resource: string, verbs: string[]): Promise<void> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(cp.kubeconfig);
+  const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const name = `controller-${resource}`;
+  await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name }, rules: [{ apiGroups: [''], resources: [resource], verbs }] } });
+  await rbac.createNamespacedRoleBinding({
+    namespace: ns,
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name: 'controller', namespace: ns }],
+    },
+  });
+}

@@ -1,7 +1,7 @@
 /**
  * The names users see around sealing keys (fixed by the design): how key Secrets are labelled, typed and
- * named, and where the public certificate is published. Sealed Secrets' own label is here too, so that the
- * controller can adopt its keys.
+ * named (the published certificate's ConfigMap is in shared/names.ts, since `seal` reads it too). Sealed
+ * Secrets' own label is here too, so that the controller can adopt its keys.
  */
 
 /** Which controller a key Secret belongs to: Sigil's own, or one adopted from Sealed Secrets. */
@@ -29,8 +29,3 @@ export const KEY_PRIVATE_FIELD = 'tls.key';
 export const KEY_NAME_PREFIX = 'sigil-sealing-key-';
 /** Annotation on a key Secret Sigil made: when it was made (ISO 8601). */
 export const CREATED_AT_ANNOTATION = 'sigil.dev/created-at';
-
-/** The ConfigMap, in the controller namespace, that publishes the newest certificate for `seal`. */
-export const CERT_CONFIGMAP = 'sigil-sealing-cert';
-/** Its data key. */
-export const CERT_CONFIGMAP_KEY = 'cert.pem';

@@ -8,11 +8,9 @@ import type * as k8s from '@kubernetes/client-node';
 import { parseCertificate, parsePrivateKeys, type SealingCert } from '../../shared/crypto/certificate.js';
 import { generateSealingKey } from '../../shared/crypto/generate-key.js';
 import { TransientError } from '../../shared/errors.js';
-import { kubeError, statusCode } from '../unseal/kube-errors.js';
+import { apiStatus, kubeError } from '../runtime/api-errors.js';
 import type { SealingKey } from './key-ring.js';
 import {
-  CERT_CONFIGMAP,
-  CERT_CONFIGMAP_KEY,
   CREATED_AT_ANNOTATION,
   KEY_CERT_FIELD,
   KEY_LABELS,
@@ -22,6 +20,7 @@ import {
   KEY_STATES,
   type KeySource,
 } from './key-names.js';
+import { CERT_CONFIGMAP, CERT_CONFIGMAP_KEY } from '../../shared/names.js';
 
 /** A key Secret that was left out, and why (a fixed text: never key material). */
 export interface RejectedKey {
@@ -182,7 +181,7 @@ export async function publishCert(core: k8s.CoreV1Api, namespace: string, certPe
       await core.replaceNamespacedConfigMap({ name: CERT_CONFIGMAP, namespace, body, fieldManager: 'sigil' });
       return 'updated';
     } catch (err) {
-      if (statusCode(err) === 409 && attempt < PUBLISH_ATTEMPTS) continue;
+      if (apiStatus(err) === 409 && attempt < PUBLISH_ATTEMPTS) continue;
       throw kubeError('CertPublishFailed', `publish the sealing certificate in ${what}`, err);
     }
   }
@@ -192,7 +191,7 @@ async function readConfigMap(core: k8s.CoreV1Api, namespace: string): Promise<k8
   try {
     return await core.readNamespacedConfigMap({ name: CERT_CONFIGMAP, namespace });
   } catch (err) {
-    if (statusCode(err) === 404) return undefined;
+    if (apiStatus(err) === 404) return undefined;
     throw err;
   }
 }

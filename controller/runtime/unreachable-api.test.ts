@@ -50,7 +50,6 @@ describe('createEventRecorder without an API server', () => {
 describe('eventSuffix', () => {
   it('is the hex of nanoseconds since the epoch, the sequence filling the sub-millisecond digits', () => {
     const t = new Date('2026-01-02T03:04:05.678Z');
-    assert.equal(eventSuffix(t, 0), (BigInt(t.getTime()) * 1_000_000n).toString(16));
     // 1767323045678 ms · 10^6, computed independently (Python)
     assert.equal(eventSuffix(t, 0), '1886caf244ffa780');
     assert.equal(eventSuffix(t, 17), '1886caf244ffa791');

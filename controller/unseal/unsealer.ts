@@ -9,7 +9,7 @@ import { SigilError, StalledError } from '../../shared/errors.js';
 import { readSealedSecret, type SealedSecret } from '../../shared/manifest/sealed-secret.js';
 import type { SecretObject } from '../../shared/sealing/unseal-secret.js';
 import { nextStatus, sameStatus, type Outcome, type SealedSecretStatus } from './conditions.js';
-import { kubeError, statusCode } from './kube-errors.js';
+import { apiStatus, kubeError } from '../runtime/api-errors.js';
 import { planSecret, type Owner, type SecretPlan } from './secret-plan.js';
 
 /** A SealedSecret as the informer caches it. */
@@ -126,7 +126,7 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
     try {
       return await deps.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
     } catch (err) {
-      if (statusCode(err) === 404) return undefined;
+      if (apiStatus(err) === 404) return undefined;
       throw kubeError('WriteFailed', `read Secret ${ref.namespace}/${ref.name}`, err);
     }
   }
@@ -140,7 +140,7 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
     } catch (err) {
-      if (statusCode(err) === 404) return; // deleted meanwhile
+      if (apiStatus(err) === 404) return; // deleted meanwhile
       throw kubeError('StatusFailed', `update status of SealedSecret ${obj.metadata!.namespace}/${obj.metadata!.name}`, err);
     }
   }
