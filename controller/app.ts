@@ -7,6 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import { StalledError } from '../shared/errors.js';
 import type { ControllerConfig } from './config.js';
 import { KeyManager } from './keys/key-manager.js';
+import { sealingRoutes } from './keys/http-routes.js';
 import { KEY_LABELS } from './keys/key-names.js';
 import { apiStatus } from './runtime/api-errors.js';
 import { createEventRecorder } from './runtime/events.js';
@@ -180,6 +181,7 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
       'GET /v1/cert.pem': (_req, res) => sendText(res, 200, keys.certPem(), 'application/x-pem-file'),
       'GET /healthz': (_req, res) => sendText(res, 200, 'ok\n'),
       'GET /readyz': (_req, res) => sendText(res, ready() ? 200 : 503, ready() ? 'ok\n' : 'not ready\n'),
+      ...sealingRoutes(keys),
     },
   });
   const metricsHttp = await startHttpServer({
