@@ -9,6 +9,7 @@ import type { ControllerConfig } from './config.js';
 import { KeyManager } from './keys/key-manager.js';
 import { sealingRoutes } from './keys/http-routes.js';
 import { KEY_LABELS } from './keys/key-names.js';
+import { keyObserver } from './keys/key-observer.js';
 import { apiStatus } from './runtime/api-errors.js';
 import { createEventRecorder } from './runtime/events.js';
 import { sendText, startHttpServer, type RunningHttpServer } from './runtime/http-server.js';
@@ -64,7 +65,7 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
     importBitnami: config.importBitnamiKeys ? { namespace: config.bitnamiNamespace } : undefined,
     clock: () => new Date(),
     leader: !config.leaderElect,
-    log: (msg, fields) => log.info(msg, fields),
+    log: keyObserver(log, events, metrics, config.namespace),
   });
   try {
     await keys.start();
