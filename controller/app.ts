@@ -13,14 +13,14 @@ import { keyObserver } from './keys/key-observer.js';
 import { apiStatus } from './runtime/api-errors.js';
 import { createEventRecorder } from './runtime/events.js';
 import { sendText, startHttpServer, type RunningHttpServer } from './runtime/http-server.js';
-import { watchObjects, type ObjectCache } from './runtime/informer.js';
+import { objectKey, watchObjects, type ObjectCache } from './runtime/informer.js';
 import { startLeaderElection } from './runtime/leader-election.js';
 import type { Logger } from './runtime/logger.js';
 import { collectDefault, MetricsRegistry } from './runtime/metrics.js';
 import { WorkQueue } from './runtime/work-queue.js';
 import { unsealObserver } from './unseal/observer.js';
 import { OWNER_LABEL } from './unseal/secret-plan.js';
-import { createUnsealer, type SealedSecretResource } from './unseal/unsealer.js';
+import { createUnsealer, queueKey, SEALED_SECRET_APIS, type SealedSecretApiName, type SealedSecretResource } from './unseal/unsealer.js';
 
 /** A running controller. */
 export interface RunningController {
@@ -48,7 +48,8 @@ export function loadKubeConfig(file: string | undefined): k8s.KubeConfig {
 export async function startController(config: ControllerConfig, log: Logger, kc = loadKubeConfig(config.kubeconfig)): Promise<RunningController> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  await checkCrd(kc);
+  await checkCrd(kc, CRD, 'kubectl apply -k controller/deploy');
+  if (config.watchBitnami) await checkCrd(kc, 'sealedsecrets.bitnami.com', 'install Sealed Secrets\' CRD, or run without --watch-bitnami');
 
   const metrics = new MetricsRegistry();
   collectDefault(metrics);
@@ -96,31 +97,39 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
   if (config.importBitnamiKeys) caches.push(keySecrets(config.bitnamiNamespace, KEY_LABELS.bitnami));
 
   let queue: WorkQueue | undefined;
-  const enqueue = (key: string): void => queue?.add(key);
+  const apis: SealedSecretApiName[] = config.watchBitnami ? ['sigil', 'bitnami'] : ['sigil'];
   const namespaces = config.watchNamespaces.length ? config.watchNamespaces : [undefined];
-  const sealedSecrets = namespaces.map((ns) =>
-    watchObjects<SealedSecretResource>({
-      kc,
-      path: ns ? `/apis/sigil.dev/v1/namespaces/${ns}/sealedsecrets` : '/apis/sigil.dev/v1/sealedsecrets',
-      list: () =>
-        (ns
-          ? custom.listNamespacedCustomObject({ group: 'sigil.dev', version: 'v1', namespace: ns, plural: 'sealedsecrets' })
-          : custom.listClusterCustomObject({ group: 'sigil.dev', version: 'v1', plural: 'sealedsecrets' })) as Promise<k8s.KubernetesListObject<SealedSecretResource>>,
-      onChange: enqueue,
-      log: log.child({ informer: 'sealedsecrets' }),
-    }),
-  );
+  const sealedSecrets = new Map<SealedSecretApiName, ObjectCache<SealedSecretResource>[]>();
+  for (const apiName of apis) {
+    const { group, version, plural } = SEALED_SECRET_APIS[apiName];
+    sealedSecrets.set(
+      apiName,
+      namespaces.map((ns) =>
+        watchObjects<SealedSecretResource>({
+          kc,
+          path: ns ? `/apis/${group}/${version}/namespaces/${ns}/${plural}` : `/apis/${group}/${version}/${plural}`,
+          list: () =>
+            (ns
+              ? custom.listNamespacedCustomObject({ group, version, namespace: ns, plural })
+              : custom.listClusterCustomObject({ group, version, plural })) as Promise<k8s.KubernetesListObject<SealedSecretResource>>,
+          onChange: (key) => queue?.add(queueKey(apiName, key)),
+          log: log.child({ informer: `${group} sealedsecrets` }),
+        }),
+      ),
+    );
+  }
   const ownedSecrets = namespaces.map((ns) =>
     watchObjects<k8s.V1Secret>({
       kc,
       path: ns ? `/api/v1/namespaces/${ns}/secrets` : '/api/v1/secrets',
       labelSelector: OWNER_LABEL,
       list: () => (ns ? core.listNamespacedSecret({ namespace: ns, labelSelector: OWNER_LABEL }) : core.listSecretForAllNamespaces({ labelSelector: OWNER_LABEL })),
-      onChange: enqueue,
+      // An owned Secret changed or went: its SealedSecret (of whichever API) puts it back.
+      onChange: (key) => apis.forEach((apiName) => queue?.add(queueKey(apiName, key))),
       log: log.child({ informer: 'owned-secrets' }),
     }),
   );
-  caches.push(...sealedSecrets, ...ownedSecrets);
+  caches.push(...[...sealedSecrets.values()].flat(), ...ownedSecrets);
   await Promise.all(caches.map((c) => c.start()));
 
   const findIn = <T>(list: ObjectCache<T>[], key: string): T | undefined => list.map((c) => c.get(key)).find(Boolean);
@@ -128,7 +137,7 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
     core,
     custom,
     keys: { ring: () => keys.ring() },
-    sealedSecrets: { get: (key) => findIn(sealedSecrets, key) },
+    sealedSecrets: { get: (apiName, key) => findIn(sealedSecrets.get(apiName) ?? [], key) },
     ownedSecrets: { get: (key) => findIn(ownedSecrets, key) },
     observer: unsealObserver(log, events, metrics),
     clock: () => new Date(),
@@ -140,11 +149,13 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
       workers: config.workers,
       handle: unseal,
       onError: (key, err, info) => {
-        if (!info.willRetry) log.error('giving up on SealedSecret', { sealedSecret: key, attempts: info.attempt, error: (err as Error).message });
+        if (!info.willRetry && !(err instanceof StalledError)) {
+          log.error('giving up on SealedSecret', { sealedSecret: key, attempts: info.attempt, error: (err as Error).message });
+        }
       },
     });
     queue.start();
-    for (const c of sealedSecrets) for (const obj of c.list()) queue.add(`${obj.metadata!.namespace}/${obj.metadata!.name}`);
+    for (const [apiName, list] of sealedSecrets) for (const c of list) for (const obj of c.list()) queue.add(queueKey(apiName, objectKey(obj)));
     log.info('leading: reconciling SealedSecrets', { workers: config.workers });
   };
   const follow = (): void => {
@@ -207,13 +218,13 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
   };
 }
 
-async function checkCrd(kc: k8s.KubeConfig): Promise<void> {
+async function checkCrd(kc: k8s.KubeConfig, name: string, fix: string): Promise<void> {
   try {
-    await kc.makeApiClient(k8s.ApiextensionsV1Api).readCustomResourceDefinition({ name: CRD });
+    await kc.makeApiClient(k8s.ApiextensionsV1Api).readCustomResourceDefinition({ name });
   } catch (err) {
     const status = apiStatus(err);
-    if (status === 404) throw new StalledError('CrdMissing', `the CRD ${CRD} is not installed: kubectl apply -k controller/deploy`);
-    if (status === 401 || status === 403) throw new StalledError('Forbidden', `cannot read the CRD ${CRD}: HTTP ${status}; apply controller/deploy/rbac.yaml`);
+    if (status === 404) throw new StalledError('CrdMissing', `the CRD ${name} is not installed: ${fix}`);
+    if (status === 401 || status === 403) throw new StalledError('Forbidden', `cannot read the CRD ${name}: HTTP ${status}; apply controller/deploy/rbac.yaml`);
     throw new StalledError('ApiUnreachable', `cannot reach the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'}: ${(err as { code?: string }).code ?? (err as Error).message}`);
   }
 }

@@ -20,6 +20,7 @@ export interface ControllerConfig {
   keyCutoffTime?: Date;
   keySize: number;
   importBitnamiKeys: boolean;
+  watchBitnami: boolean;
   bitnamiNamespace: string;
   leaderElect: boolean;
   leaseDurationMs: number;
@@ -76,6 +77,7 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
     .addOption(opt('--key-size <bits>', 'RSA size of new sealing keys', 'key-size').argParser(positiveInt).default(4096))
     .addOption(opt('--import-bitnami-keys', "also load Sealed Secrets' keys, to open files sealed for it", 'import-bitnami-keys'))
     .addOption(opt('--bitnami-namespace <ns>', "namespace of Sealed Secrets' keys", 'bitnami-namespace').default('kube-system'))
+    .addOption(opt('--watch-bitnami', 'also unseal bitnami.com/v1alpha1 SealedSecrets, to replace a Sealed Secrets controller in place', 'watch-bitnami'))
     .addOption(opt('--no-leader-elect', 'reconcile without a Lease (one replica only)', 'leader-elect'))
     .addOption(opt('--leader-elect-lease-duration <duration>', 'how long a leader holds the Lease unrenewed', 'leader-elect-lease-duration').argParser(parseDuration).default(15_000, '15s'))
     .addOption(opt('--leader-elect-renew-deadline <duration>', 'how long the leader keeps trying to renew', 'leader-elect-renew-deadline').argParser(parseDuration).default(10_000, '10s'))
@@ -94,6 +96,7 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
         keyCutoffTime: flags.keyCutoffTime as Date | undefined,
         keySize: flags.keySize as number,
         importBitnamiKeys: flags.importBitnamiKeys === true,
+        watchBitnami: flags.watchBitnami === true,
         bitnamiNamespace: flags.bitnamiNamespace as string,
         leaderElect: flags.leaderElect !== false,
         leaseDurationMs: flags.leaderElectLeaseDuration as number,

@@ -3,12 +3,13 @@
  * the outcome; `lastTransitionTime` moves only when the status flips.
  */
 
-/** One metav1.Condition. */
+/** One metav1.Condition (with Sealed Secrets' `lastUpdateTime` on its `Synced` condition). */
 export interface Condition {
   type: string;
   status: 'True' | 'False' | 'Unknown';
   observedGeneration: number;
   lastTransitionTime: string;
+  lastUpdateTime?: string;
   reason: string;
   message: string;
 }
@@ -22,23 +23,34 @@ export interface SealedSecretStatus {
 /** How a reconcile ended. */
 export type Outcome = { ready: true; reason: 'Unsealed'; message: string } | { ready: false; reason: string; message: string };
 
-/** The new status for `outcome`, keeping other condition types and the transition time when unchanged. */
-export function nextStatus(previous: SealedSecretStatus | undefined, outcome: Outcome, generation: number, now: Date): SealedSecretStatus {
+/**
+ * The new status for `outcome`, keeping other condition types and the transition time when unchanged.
+ * `type` is `Ready` for Sigil's SealedSecrets and `Synced` (with `lastUpdateTime`) for Sealed Secrets' own.
+ */
+export function nextStatus(
+  previous: SealedSecretStatus | undefined,
+  outcome: Outcome,
+  generation: number,
+  now: Date,
+  type: 'Ready' | 'Synced' = 'Ready',
+): SealedSecretStatus {
   const status = outcome.ready ? 'True' : 'False';
-  const old = previous?.conditions?.find((c) => c.type === 'Ready');
+  const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const old = previous?.conditions?.find((c) => c.type === type);
   const ready: Condition = {
-    type: 'Ready',
+    type,
     status,
     observedGeneration: generation,
-    lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    lastTransitionTime: old && old.status === status ? old.lastTransitionTime : time,
+    ...(type === 'Synced' ? { lastUpdateTime: time } : {}),
     reason: outcome.reason,
     message: outcome.message,
   };
-  const others = (previous?.conditions ?? []).filter((c) => c.type !== 'Ready');
+  const others = (previous?.conditions ?? []).filter((c) => c.type !== type);
   return { observedGeneration: generation, conditions: [...others, ready] };
 }
 
-/** True when writing `next` over `previous` would change nothing. */
+/** True when writing `next` over `previous` would change nothing that matters (`lastUpdateTime` aside). */
 export function sameStatus(previous: SealedSecretStatus | undefined, next: SealedSecretStatus): boolean {
   if (!previous || previous.observedGeneration !== next.observedGeneration) return false;
   const before = previous.conditions ?? [];

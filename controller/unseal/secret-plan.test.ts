@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Secret } from '@kubernetes/client-node';
-import { planSecret, type DesiredSecret, type Owner } from './secret-plan.js';
+import { BITNAMI_ANNOTATIONS, planSecret, type DesiredSecret, type Owner } from './secret-plan.js';
 
 const OWNER: Owner = { apiVersion: 'sigil.dev/v1', kind: 'SealedSecret', name: 'db', namespace: 'prod', uid: 'u-1' };
 const REF = { apiVersion: 'sigil.dev/v1', kind: 'SealedSecret', name: 'db', uid: 'u-1', controller: true };
@@ -95,5 +95,16 @@ describe('planSecret', () => {
     assert.equal(plan.secret.metadata?.ownerReferences, undefined);
     const existing = { ...plan.secret, metadata: { ...plan.secret.metadata, resourceVersion: '1' } };
     assert.deepEqual(planSecret(OWNER, desired, existing), { action: 'none' });
+  });
+
+  it("uses Sealed Secrets' annotation names for bitnami.com SealedSecrets", () => {
+    const theirs = secret({ refs: [], labels: {}, annotations: { 'sealedsecrets.bitnami.com/managed': 'true' } });
+    assert.equal(planSecret(OWNER, DESIRED, theirs, BITNAMI_ANNOTATIONS).action, 'update');
+    assert.throws(() => planSecret(OWNER, DESIRED, secret({ refs: [], labels: {}, annotations: { 'sigil.dev/managed': 'true' } }), BITNAMI_ANNOTATIONS), {
+      reason: 'NotOwned',
+      message: 'Secret prod/db exists and is not owned by this SealedSecret; annotate it sealedsecrets.bitnami.com/managed: "true" to let the controller take it over, or sealedsecrets.bitnami.com/patch: "true" to merge into it',
+    });
+    const skip = planSecret(OWNER, { ...DESIRED, annotations: { 'sealedsecrets.bitnami.com/skip-set-owner-references': 'true' } }, undefined, BITNAMI_ANNOTATIONS);
+    assert.equal((skip as { secret: V1Secret }).secret.metadata?.ownerReferences, undefined);
   });
 });

@@ -11,15 +11,37 @@
  *   ownership left alone);
  * - the template annotation `sigil.dev/skip-owner-reference: "true"` writes no ownerReference, so the
  *   Secret outlives its SealedSecret; the ownership label still marks it as the controller's.
+ * Bitnami SealedSecrets use Sealed Secrets' own annotation names for the same three rules.
  */
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { StalledError } from '../../shared/errors.js';
 
 /** The label every Secret written by the controller carries (value: the SealedSecret's name). */
 export const OWNER_LABEL = 'sigil.dev/sealed-secret';
-export const MANAGED_ANNOTATION = 'sigil.dev/managed';
-export const PATCH_ANNOTATION = 'sigil.dev/patch';
-export const SKIP_OWNER_REFERENCE_ANNOTATION = 'sigil.dev/skip-owner-reference';
+
+/** The annotations that relax the ownership rules; each API has its own names. */
+export interface OwnershipAnnotations {
+  /** On an existing Secret: take it over. */
+  managed: string;
+  /** On an existing Secret: merge into it, leave its ownership alone. */
+  patch: string;
+  /** On the template: write no ownerReference. */
+  skipOwnerReference: string;
+}
+
+/** Sigil's names (`sigil.dev/v1` SealedSecrets). */
+export const SIGIL_ANNOTATIONS: OwnershipAnnotations = {
+  managed: 'sigil.dev/managed',
+  patch: 'sigil.dev/patch',
+  skipOwnerReference: 'sigil.dev/skip-owner-reference',
+};
+
+/** Sealed Secrets' names, honoured on `bitnami.com/v1alpha1` SealedSecrets (`--watch-bitnami`). */
+export const BITNAMI_ANNOTATIONS: OwnershipAnnotations = {
+  managed: 'sealedsecrets.bitnami.com/managed',
+  patch: 'sealedsecrets.bitnami.com/patch',
+  skipOwnerReference: 'sealedsecrets.bitnami.com/skip-set-owner-references',
+};
 
 /** The SealedSecret as the plan needs it. */
 export interface Owner {
@@ -51,8 +73,13 @@ export type SecretPlan =
  * Decides the write that makes `existing` (undefined when there is none) equal to what `owner` describes.
  * Throws StalledError('NotOwned') when an existing Secret belongs to someone else and allows no takeover.
  */
-export function planSecret(owner: Owner, desired: DesiredSecret, existing: V1Secret | undefined): SecretPlan {
-  const skipOwnerRef = desired.annotations[SKIP_OWNER_REFERENCE_ANNOTATION] === 'true';
+export function planSecret(
+  owner: Owner,
+  desired: DesiredSecret,
+  existing: V1Secret | undefined,
+  names: OwnershipAnnotations = SIGIL_ANNOTATIONS,
+): SecretPlan {
+  const skipOwnerRef = desired.annotations[names.skipOwnerReference] === 'true';
   const ownerRef: V1OwnerReference = {
     apiVersion: owner.apiVersion,
     kind: owner.kind,
@@ -80,14 +107,14 @@ export function planSecret(owner: Owner, desired: DesiredSecret, existing: V1Sec
   const controlledByUs = (meta.ownerReferences ?? []).some((r) => r.controller && r.uid === owner.uid);
   const ours = controlledByUs || (skipOwnerRef && meta.labels?.[OWNER_LABEL] === owner.name);
   const annotations = meta.annotations ?? {};
-  if (!ours && annotations[PATCH_ANNOTATION] === 'true') {
+  if (!ours && annotations[names.patch] === 'true') {
     return patchInto(existing, desired);
   }
-  if (!ours && annotations[MANAGED_ANNOTATION] !== 'true') {
+  if (!ours && annotations[names.managed] !== 'true') {
     throw new StalledError(
       'NotOwned',
       `Secret ${owner.namespace}/${owner.name} exists and is not owned by this SealedSecret; ` +
-        `annotate it ${MANAGED_ANNOTATION}: "true" to let the controller take it over, or ${PATCH_ANNOTATION}: "true" to merge into it`,
+        `annotate it ${names.managed}: "true" to let the controller take it over, or ${names.patch}: "true" to merge into it`,
     );
   }
   // Ours (or taken over): make it exactly the desired Secret, keeping the other owners' references.

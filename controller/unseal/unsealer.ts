@@ -2,6 +2,9 @@
  * Reconciles one SealedSecret: read it from the informer cache, open it with the sealing keys, make its
  * Secret equal to it under the ownership rules of secret-plan.ts, and patch its status once, at the end,
  * from the outcome. Failures are typed (shared/errors.ts) so the work queue knows whether to retry.
+ *
+ * Work-queue keys are `<api>:<namespace>/<name>`: `sigil:` for `sigil.dev/v1` objects, `bitnami:` for
+ * `bitnami.com/v1alpha1` ones (`--watch-bitnami`), each with its API's annotation names and status shape.
  */
 import type { CoreV1Api, CustomObjectsApi, KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -10,7 +13,7 @@ import { readSealedSecret, type SealedSecret } from '../../shared/manifest/seale
 import type { SecretObject } from '../../shared/sealing/unseal-secret.js';
 import { nextStatus, sameStatus, type Outcome, type SealedSecretStatus } from './conditions.js';
 import { apiStatus, kubeError } from '../runtime/api-errors.js';
-import { planSecret, type Owner, type SecretPlan } from './secret-plan.js';
+import { BITNAMI_ANNOTATIONS, planSecret, SIGIL_ANNOTATIONS, type OwnershipAnnotations, type Owner, type SecretPlan } from './secret-plan.js';
 
 /** A SealedSecret as the informer caches it. */
 export interface SealedSecretResource extends KubernetesObject {
@@ -39,33 +42,52 @@ export interface ObjectRef {
   uid: string;
 }
 
+/** The SealedSecret APIs the controller reconciles. */
+export type SealedSecretApiName = 'sigil' | 'bitnami';
+
+/** Where each API's objects live and which names its rules use. */
+export const SEALED_SECRET_APIS: Record<SealedSecretApiName, {
+  group: string;
+  version: string;
+  plural: string;
+  condition: 'Ready' | 'Synced';
+  annotations: OwnershipAnnotations;
+}> = {
+  sigil: { group: 'sigil.dev', version: 'v1', plural: 'sealedsecrets', condition: 'Ready', annotations: SIGIL_ANNOTATIONS },
+  bitnami: { group: 'bitnami.com', version: 'v1alpha1', plural: 'sealedsecrets', condition: 'Synced', annotations: BITNAMI_ANNOTATIONS },
+};
+
+/** The work-queue key of an object of `api`. */
+export function queueKey(api: SealedSecretApiName, namespacedName: string): string {
+  return `${api}:${namespacedName}`;
+}
+
 /** What the unsealer reads and writes through. */
 export interface UnsealerDeps {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   keys: { ring(): Opener };
-  sealedSecrets: { get(key: string): SealedSecretResource | undefined };
+  /** The cached object of `api` with key `namespace/name`. */
+  sealedSecrets: { get(api: SealedSecretApiName, key: string): SealedSecretResource | undefined };
   /** Secrets carrying the ownership label; others are read from the API when needed. */
   ownedSecrets: { get(key: string): V1Secret | undefined };
   observer: UnsealObserver;
   clock: () => Date;
 }
 
-const GROUP = 'sigil.dev';
-const VERSION = 'v1';
-const PLURAL = 'sealedsecrets';
-
-/** Returns `reconcile(key)` for the work queue; `key` is `namespace/name`. */
+/** Returns `reconcile(queueKey)` for the work queue. */
 export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<void> {
   /** uid → name of the key Secret that opened it last, tried first next time. */
   const hints = new Map<string, string>();
 
-  return async function reconcile(key: string): Promise<void> {
-    const obj = deps.sealedSecrets.get(key);
-    if (!obj?.metadata?.name || !obj.metadata.namespace || !obj.metadata.uid) return; // deleted: GC removes the Secret
+  return async function reconcile(qkey: string): Promise<void> {
+    const [apiName, key] = qkey.split(':', 2) as [SealedSecretApiName, string];
+    const api = SEALED_SECRET_APIS[apiName];
+    const obj = deps.sealedSecrets.get(apiName, key);
+    if (!api || !obj?.metadata?.name || !obj.metadata.namespace || !obj.metadata.uid) return; // deleted: GC removes the Secret
     const started = process.hrtime.bigint();
     const ref: ObjectRef = {
-      apiVersion: obj.apiVersion ?? `${GROUP}/${VERSION}`,
+      apiVersion: obj.apiVersion ?? `${api.group}/${api.version}`,
       kind: obj.kind ?? 'SealedSecret',
       name: obj.metadata.name,
       namespace: obj.metadata.namespace,
@@ -73,21 +95,21 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
     };
     let outcome: Outcome;
     try {
-      const action = await unsealInto(ref, obj);
+      const action = await unsealInto(ref, obj, api.annotations);
       outcome = { ready: true, reason: 'Unsealed', message: action === 'none' ? 'Secret is up to date' : `Secret ${action}d` };
     } catch (err) {
       const typed = err instanceof SigilError ? err : kubeError('WriteFailed', `write Secret ${key}`, err);
       outcome = { ready: false, reason: typed.reason, message: typed.message };
       deps.observer.failed(ref, typed);
-      await patchStatus(obj, outcome).catch(() => undefined);
+      await patchStatus(obj, outcome, api).catch(() => undefined);
       deps.observer.finished(ref, 'failure', typed.reason, seconds(started));
       throw typed;
     }
-    await patchStatus(obj, outcome);
+    await patchStatus(obj, outcome, api);
     deps.observer.finished(ref, 'success', outcome.reason, seconds(started));
   };
 
-  async function unsealInto(ref: ObjectRef, obj: SealedSecretResource): Promise<SecretPlan['action']> {
+  async function unsealInto(ref: ObjectRef, obj: SealedSecretResource, names: OwnershipAnnotations): Promise<SecretPlan['action']> {
     let ss: SealedSecret;
     try {
       ss = readSealedSecret(obj as unknown as Record<string, unknown>, `SealedSecret ${ref.namespace}/${ref.name}`);
@@ -105,7 +127,7 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
     };
     const owner: Owner = ref;
     const existing = deps.ownedSecrets.get(`${ref.namespace}/${ref.name}`) ?? (await readSecret(ref));
-    const plan = planSecret(owner, desired, existing);
+    const plan = planSecret(owner, desired, existing, names);
     const where = `Secret ${ref.namespace}/${ref.name}`;
     const namespace = ref.namespace;
     try {
@@ -131,12 +153,12 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
     }
   }
 
-  async function patchStatus(obj: SealedSecretResource, outcome: Outcome): Promise<void> {
-    const status = nextStatus(obj.status, outcome, obj.metadata?.generation ?? 0, deps.clock());
+  async function patchStatus(obj: SealedSecretResource, outcome: Outcome, api: (typeof SEALED_SECRET_APIS)[SealedSecretApiName]): Promise<void> {
+    const status = nextStatus(obj.status, outcome, obj.metadata?.generation ?? 0, deps.clock(), api.condition);
     if (sameStatus(obj.status, status)) return;
     try {
       await deps.custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace: obj.metadata!.namespace!, plural: PLURAL, name: obj.metadata!.name!, body: { status } },
+        { group: api.group, version: api.version, namespace: obj.metadata!.namespace!, plural: api.plural, name: obj.metadata!.name!, body: { status } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
     } catch (err) {

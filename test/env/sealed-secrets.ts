@@ -26,8 +26,8 @@ export interface SealedSecretsController {
   stop(): Promise<void>;
 }
 
-/** Where the release's CRD manifest sits in the Go module cache (downloaded if missing). */
-async function crdPath(): Promise<string> {
+/** Where the Sealed Secrets release's CRD manifest sits in the Go module cache (downloaded if missing). */
+export async function crdPath(): Promise<string> {
   const c = COMPONENTS.kubeseal;
   const { stdout } = await run('go', ['mod', 'download', '-json', `${c.servedAs}@${c.version}`]);
   return join((JSON.parse(stdout) as { Dir: string }).Dir, 'helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml');
