@@ -17,6 +17,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmS
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { TESTBIN_CACHE } from './binaries.js';
+import { isAlive } from './processes.js';
 
 /** One program (or several from one module) the tests need. */
 export interface Component {
@@ -284,7 +285,7 @@ async function acquireLock(say: (line: string) => void): Promise<() => void> {
     } catch {
       const owner = lockOwner(lock);
       if (owner === undefined) continue;
-      if (owner && !alive(owner)) {
+      if (owner && !isAlive(owner)) {
         rmSync(lock, { recursive: true, force: true });
         continue;
       }
@@ -304,11 +305,3 @@ function lockOwner(lock: string): number | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

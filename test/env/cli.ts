@@ -13,19 +13,12 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { COMPONENTS, ensureBuilt, type Component, type ComponentName } from './build.js';
 import { OPTIONAL_COMPONENTS } from './index.js';
+import { isAlive } from './processes.js';
 
 const USAGE = `usage: npm run testenv -- build [${Object.keys(COMPONENTS).join('|')} …]
        npm run testenv -- up --dir DIR [--with ${OPTIONAL_COMPONENTS.join(',')}]
        npm run testenv -- down --dir DIR`;
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Builds the named components; with none, every component that can be built here (and says which cannot). */
@@ -44,7 +37,7 @@ async function build(names: string[]): Promise<void> {
 async function up(dir: string, withList: string): Promise<void> {
   const unknown = withList.split(',').filter((w) => w && !(OPTIONAL_COMPONENTS as readonly string[]).includes(w));
   if (unknown.length) throw new Error(`--with: unknown ${unknown.join(', ')}; choose from ${OPTIONAL_COMPONENTS.join(', ')}`);
-  if (existsSync(join(dir, 'supervisor.pid')) && alive(Number(readFileSync(join(dir, 'supervisor.pid'), 'utf8')))) {
+  if (existsSync(join(dir, 'supervisor.pid')) && isAlive(Number(readFileSync(join(dir, 'supervisor.pid'), 'utf8')))) {
     throw new Error(`an environment is already running in ${dir}; run down first`);
   }
   const wanted = withList.split(',').filter(Boolean);
@@ -60,7 +53,7 @@ async function up(dir: string, withList: string): Promise<void> {
   child.unref();
   const started = Date.now();
   while (!existsSync(join(dir, 'ready')) && !existsSync(join(dir, 'failed'))) {
-    if (child.exitCode !== null || !alive(child.pid!)) break;
+    if (child.exitCode !== null || !isAlive(child.pid!)) break;
     await sleep(200);
   }
   if (!existsSync(join(dir, 'ready'))) {
@@ -76,9 +69,9 @@ async function down(dir: string): Promise<void> {
   const pidFile = join(dir, 'supervisor.pid');
   if (!existsSync(pidFile)) throw new Error(`no environment in ${dir} (no supervisor.pid)`);
   const pid = Number(readFileSync(pidFile, 'utf8'));
-  if (alive(pid)) process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 150 && alive(pid); i++) await sleep(200);
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 150 && isAlive(pid); i++) await sleep(200);
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   rmSync(pidFile, { force: true });
   rmSync(join(dir, 'ready'), { force: true });
   process.stdout.write(`stopped the environment in ${dir}\n`);

@@ -5,16 +5,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { startServer, waitUntil } from './processes.js';
+import { startServer, waitUntil, isAlive } from './processes.js';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Starts an owner process that starts `sleep` as a server and prints the server's pid. */
 function owner(): Promise<{ ownerPid: number; serverPid: number }> {
@@ -32,9 +24,9 @@ describe('processes', () => {
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGKILL'] as const) {
     it(`stops a server when its owner gets ${signal}`, async () => {
       const { ownerPid, serverPid } = await owner();
-      assert.equal(alive(serverPid), true);
+      assert.equal(isAlive(serverPid), true);
       process.kill(ownerPid, signal);
-      await waitUntil(`sleep ${serverPid} gone`, async () => !alive(serverPid), { timeoutMs: 10_000 });
+      await waitUntil(`sleep ${serverPid} gone`, async () => !isAlive(serverPid), { timeoutMs: 10_000 });
     });
   }
 
@@ -43,7 +35,7 @@ describe('processes', () => {
     const s = startServer('echoer', 'sh', ['-c', 'echo started; sleep 600 & wait'], { logDir });
     await waitUntil('echo', async () => readFileSync(s.logFile, 'utf8') === 'started\n', { timeoutMs: 5000, server: s });
     await s.stop();
-    assert.equal(alive(s.pid), false);
+    assert.equal(isAlive(s.pid), false);
   });
 
   it('waitUntil names the server and its log when it exits early', async () => {

@@ -133,3 +133,13 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Whether a process with this pid exists (signal 0 probes without signalling). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { binaryPath } from '../env/build.js';
 import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
-import { waitUntil } from '../env/processes.js';
+import { waitUntil, isAlive } from '../env/processes.js';
 
 const run = promisify(execFile);
 
@@ -35,14 +35,6 @@ async function kubectl(cp: ControlPlane, args: string[], kubeconfig = cp.kubecon
   return stdout;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** What a failed client-node call carries: the HTTP status and the Status object's message. */
 async function failure(call: Promise<unknown>): Promise<{ code: number; reason: string; message: string }> {
@@ -201,8 +193,8 @@ describe('control plane with kube-controller-manager', () => {
 
   it('stop() leaves no process', async () => {
     const pids = [cp.pids.etcd, cp.pids.apiserver, cp.pids.controllerManager!];
-    assert.deepEqual(pids.map(alive), [true, true, true]);
+    assert.deepEqual(pids.map(isAlive), [true, true, true]);
     await cp.stop();
-    assert.deepEqual(pids.map(alive), [false, false, false]);
+    assert.deepEqual(pids.map(isAlive), [false, false, false]);
   });
 });
