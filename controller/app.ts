@@ -4,13 +4,14 @@
  */
 import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
-import { StalledError } from '../shared/errors.js';
+import { errorMessage, StalledError } from '../shared/errors.js';
 import type { ControllerConfig } from './config.js';
 import { KeyManager } from './keys/key-manager.js';
 import { sealingRoutes } from './keys/http-routes.js';
 import { KEY_LABELS } from './keys/key-names.js';
 import { keyObserver } from './keys/key-observer.js';
 import { apiStatus } from './runtime/api-errors.js';
+import { isRequestTimeout, requestTimeout } from './runtime/request-timeout.js';
 import { createEventRecorder } from './runtime/events.js';
 import { sendText, startHttpServer, type RunningHttpServer } from './runtime/http-server.js';
 import { objectKey, watchObjects, type ObjectCache } from './runtime/informer.js';
@@ -32,6 +33,8 @@ export interface RunningController {
 }
 
 const CRD = 'sealedsecrets.sigil.dev';
+/** How long the startup check waits for the API server: a server that never answers must not hang startup. */
+const API_CHECK_TIMEOUT_MS = 10_000;
 
 /** The KubeConfig of `--kubeconfig`/KUBECONFIG, else in-cluster. */
 export function loadKubeConfig(file: string | undefined): k8s.KubeConfig {
@@ -72,7 +75,7 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
     await keys.start();
   } catch (err) {
     if (apiStatus((err as { cause?: unknown }).cause) === 403) {
-      throw new StalledError('Forbidden', `cannot read the sealing keys in namespace ${config.namespace}: HTTP 403; apply controller/deploy/rbac.yaml`);
+      throw new StalledError('Forbidden', `${errorMessage(err)}; apply controller/deploy/rbac.yaml`);
     }
     throw err;
   }
@@ -88,6 +91,8 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
         const secret = cache.get(key);
         const [ns, name] = key.split('/');
         keys.applySecret(secret ? 'MODIFIED' : 'DELETED', secret ?? { metadata: { namespace: ns, name } });
+        // A usable key added or restored may open what was refused before: try every SealedSecret again.
+        if (secret && name && keys.ring().get(name)?.compromised === false) requeueAll();
       },
       log: log.child({ informer: 'key-secrets' }),
     });
@@ -143,6 +148,10 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
     clock: () => new Date(),
   });
 
+  /** Puts every SealedSecret (of every watched API) in the queue, when leading. */
+  const requeueAll = (): void => {
+    for (const [apiName, list] of sealedSecrets) for (const c of list) for (const obj of c.list()) queue?.add(queueKey(apiName, objectKey(obj)));
+  };
   const lead = (): void => {
     keys.setLeader(true);
     queue = new WorkQueue({
@@ -155,7 +164,7 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
       },
     });
     queue.start();
-    for (const [apiName, list] of sealedSecrets) for (const c of list) for (const obj of c.list()) queue.add(queueKey(apiName, objectKey(obj)));
+    requeueAll();
     log.info('leading: reconciling SealedSecrets', { workers: config.workers });
   };
   const follow = (): void => {
@@ -220,11 +229,12 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
 
 async function checkCrd(kc: k8s.KubeConfig, name: string, fix: string): Promise<void> {
   try {
-    await kc.makeApiClient(k8s.ApiextensionsV1Api).readCustomResourceDefinition({ name });
+    await kc.makeApiClient(k8s.ApiextensionsV1Api).readCustomResourceDefinition({ name }, requestTimeout(API_CHECK_TIMEOUT_MS));
   } catch (err) {
     const status = apiStatus(err);
     if (status === 404) throw new StalledError('CrdMissing', `the CRD ${name} is not installed: ${fix}`);
     if (status === 401 || status === 403) throw new StalledError('Forbidden', `cannot read the CRD ${name}: HTTP ${status}; apply controller/deploy/rbac.yaml`);
-    throw new StalledError('ApiUnreachable', `cannot reach the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'}: ${(err as { code?: string }).code ?? (err as Error).message}`);
+    const why = isRequestTimeout(err) ? `no answer within ${API_CHECK_TIMEOUT_MS / 1000} s` : ((err as { code?: string }).code ?? (err as Error).message);
+    throw new StalledError('ApiUnreachable', `cannot reach the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'}: ${why}`);
   }
 }

@@ -82,7 +82,16 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
     .addOption(opt('--leader-elect-lease-duration <duration>', 'how long a leader holds the Lease unrenewed', 'leader-elect-lease-duration').argParser(parseDuration).default(15_000, '15s'))
     .addOption(opt('--leader-elect-renew-deadline <duration>', 'how long the leader keeps trying to renew', 'leader-elect-renew-deadline').argParser(parseDuration).default(10_000, '10s'))
     .addOption(opt('--leader-elect-retry-period <duration>', 'how often candidates try the Lease', 'leader-elect-retry-period').argParser(parseDuration).default(2_000, '2s'))
-    .action(async (flags: Record<string, unknown>) => {
+    .action(async (flags: Record<string, unknown>, command: Command) => {
+      // commander turns a boolean flag on when its variable is set at all, whatever the value
+      // (SIGIL_LEADER_ELECT=true turned leader election off): read true/false (1/0), refuse the rest.
+      for (const option of command.options) {
+        const variable = option.envVar;
+        if (option.required || option.optional || !variable || command.getOptionValueSource(option.attributeName()) !== 'env') continue;
+        const value = process.env[variable] ?? '';
+        if (!/^(true|false|1|0)$/i.test(value)) command.error(`error: option '${option.flags}' value '${value}' from env '${variable}' is invalid. use true or false`, { exitCode: 2 });
+        flags[option.attributeName()] = /^(true|1)$/i.test(value);
+      }
       await run({
         kubeconfig: flags.kubeconfig as string | undefined,
         namespace: flags.namespace as string,

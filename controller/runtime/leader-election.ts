@@ -150,6 +150,9 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
           if (stopped) return;
           const fields = { err: apiErrorFields(err) };
           if (leading) log.warn('lease renewal failed', fields);
+          // Refused (missing RBAC, a bad token) stays refused until a person acts: say so where they look.
+          // An unreachable server is the informers' and readiness's news; here it stays at debug.
+          else if (fields.err.status === 401 || fields.err.status === 403) log.warn('lease acquisition failed', fields);
           else log.debug('lease acquisition failed', fields);
         })
         .finally(() => {
