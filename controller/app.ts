@@ -51,8 +51,10 @@ export function loadKubeConfig(file: string | undefined): k8s.KubeConfig {
 export async function startController(config: ControllerConfig, log: Logger, kc = loadKubeConfig(config.kubeconfig)): Promise<RunningController> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  await checkCrd(kc, CRD, 'kubectl apply -k controller/deploy');
-  if (config.watchBitnami) await checkCrd(kc, 'sealedsecrets.bitnami.com', 'install Sealed Secrets\' CRD, or run without --watch-bitnami');
+  await checkCrd(kc, CRD, 'kubectl apply -k controller/deploy', 'controller/deploy/rbac.yaml');
+  if (config.watchBitnami) {
+    await checkCrd(kc, 'sealedsecrets.bitnami.com', 'install Sealed Secrets\' CRD, or run without --watch-bitnami', 'controller/deploy/rbac-bitnami.yaml');
+  }
 
   const metrics = new MetricsRegistry();
   collectDefault(metrics);
@@ -227,13 +229,13 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
   };
 }
 
-async function checkCrd(kc: k8s.KubeConfig, name: string, fix: string): Promise<void> {
+async function checkCrd(kc: k8s.KubeConfig, name: string, fix: string, rbac: string): Promise<void> {
   try {
     await kc.makeApiClient(k8s.ApiextensionsV1Api).readCustomResourceDefinition({ name }, requestTimeout(API_CHECK_TIMEOUT_MS));
   } catch (err) {
     const status = apiStatus(err);
     if (status === 404) throw new StalledError('CrdMissing', `the CRD ${name} is not installed: ${fix}`);
-    if (status === 401 || status === 403) throw new StalledError('Forbidden', `cannot read the CRD ${name}: HTTP ${status}; apply controller/deploy/rbac.yaml`);
+    if (status === 401 || status === 403) throw new StalledError('Forbidden', `cannot read the CRD ${name}: HTTP ${status}; apply ${rbac}`);
     const why = isRequestTimeout(err) ? `no answer within ${API_CHECK_TIMEOUT_MS / 1000} s` : ((err as { code?: string }).code ?? (err as Error).message);
     throw new StalledError('ApiUnreachable', `cannot reach the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'}: ${why}`);
   }
