@@ -11,6 +11,7 @@ import { sealingRoutes } from './keys/http-routes.js';
 import { KEY_LABELS } from './keys/key-names.js';
 import { keyObserver } from './keys/key-observer.js';
 import { apiStatus } from './runtime/api-errors.js';
+import { loadKubeConfig } from './runtime/kube-config.js';
 import { isRequestTimeout, requestTimeout } from './runtime/request-timeout.js';
 import { createEventRecorder } from './runtime/events.js';
 import { sendText, startHttpServer, type RunningHttpServer } from './runtime/http-server.js';
@@ -35,14 +36,6 @@ export interface RunningController {
 const CRD = 'sealedsecrets.sigil.dev';
 /** How long the startup check waits for the API server: a server that never answers must not hang startup. */
 const API_CHECK_TIMEOUT_MS = 10_000;
-
-/** The KubeConfig of `--kubeconfig`/KUBECONFIG, else in-cluster. */
-export function loadKubeConfig(file: string | undefined): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromDefault();
-  return kc;
-}
 
 /**
  * Starts the controller. Throws StalledError with a clear reason when the CRD is not installed or the

@@ -79,12 +79,21 @@ export interface UnsealerDeps {
 export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<void> {
   /** uid → name of the key Secret that opened it last, tried first next time. */
   const hints = new Map<string, string>();
+  /**
+   * uid → the generation last made Ready and the resourceVersion its Secret had then. While both still hold,
+   * a reconcile has nothing to do and returns before decrypting: the queue is woken by the controller's own
+   * writes (the Secret it created, the status it patched), and those wake-ups must cost nothing.
+   */
+  const settled = new Map<string, { generation: number; secretVersion: string }>();
 
   return async function reconcile(qkey: string): Promise<void> {
     const [apiName, key] = qkey.split(':', 2) as [SealedSecretApiName, string];
     const api = SEALED_SECRET_APIS[apiName];
     const obj = deps.sealedSecrets.get(apiName, key);
     if (!api || !obj?.metadata?.name || !obj.metadata.namespace || !obj.metadata.uid) return; // deleted: GC removes the Secret
+    const done = settled.get(obj.metadata.uid);
+    const cachedSecret = deps.ownedSecrets.get(key);
+    if (done && done.generation === (obj.metadata.generation ?? 0) && done.secretVersion === cachedSecret?.metadata?.resourceVersion) return;
     const started = process.hrtime.bigint();
     const ref: ObjectRef = {
       apiVersion: obj.apiVersion ?? `${api.group}/${api.version}`,
@@ -94,10 +103,14 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
       uid: obj.metadata.uid,
     };
     let outcome: Outcome;
+    let secretVersion: string | undefined;
     try {
-      const action = await unsealInto(ref, obj, api.annotations);
+      const result = await unsealInto(ref, obj, api.annotations);
+      secretVersion = result.secretVersion;
+      const action = result.action;
       outcome = { ready: true, reason: 'Unsealed', message: action === 'none' ? 'Secret is up to date' : `Secret ${action}d` };
     } catch (err) {
+      settled.delete(ref.uid);
       const typed = err instanceof SigilError ? err : kubeError('WriteFailed', `write Secret ${key}`, err);
       outcome = { ready: false, reason: typed.reason, message: typed.message };
       deps.observer.failed(ref, typed);
@@ -106,10 +119,16 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
       throw typed;
     }
     await patchStatus(obj, outcome, api);
+    if (secretVersion) settled.set(ref.uid, { generation: obj.metadata.generation ?? 0, secretVersion });
     deps.observer.finished(ref, 'success', outcome.reason, seconds(started));
   };
 
-  async function unsealInto(ref: ObjectRef, obj: SealedSecretResource, names: OwnershipAnnotations): Promise<SecretPlan['action']> {
+  /** Makes the Secret right; says what it did and the Secret's resourceVersion afterwards. */
+  async function unsealInto(
+    ref: ObjectRef,
+    obj: SealedSecretResource,
+    names: OwnershipAnnotations,
+  ): Promise<{ action: SecretPlan['action']; secretVersion?: string }> {
     let ss: SealedSecret;
     try {
       ss = readSealedSecret(obj as unknown as Record<string, unknown>, `SealedSecret ${ref.namespace}/${ref.name}`);
@@ -130,18 +149,19 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
     const plan = planSecret(owner, desired, existing, names);
     const where = `Secret ${ref.namespace}/${ref.name}`;
     const namespace = ref.namespace;
+    let written: V1Secret | undefined = existing;
     try {
-      if (plan.action === 'create') await deps.core.createNamespacedSecret({ namespace, body: plan.secret, fieldManager: 'sigil' });
-      if (plan.action === 'update') await deps.core.replaceNamespacedSecret({ name: ref.name, namespace, body: plan.secret, fieldManager: 'sigil' });
+      if (plan.action === 'create') written = await deps.core.createNamespacedSecret({ namespace, body: plan.secret, fieldManager: 'sigil' });
+      if (plan.action === 'update') written = await deps.core.replaceNamespacedSecret({ name: ref.name, namespace, body: plan.secret, fieldManager: 'sigil' });
       if (plan.action === 'recreate') {
         await deps.core.deleteNamespacedSecret({ name: ref.name, namespace });
-        await deps.core.createNamespacedSecret({ namespace, body: plan.secret, fieldManager: 'sigil' });
+        written = await deps.core.createNamespacedSecret({ namespace, body: plan.secret, fieldManager: 'sigil' });
       }
     } catch (err) {
       throw kubeError('WriteFailed', `${plan.action} ${where}`, err);
     }
     if (plan.action !== 'none') deps.observer.written(ref, plan.action);
-    return plan.action;
+    return { action: plan.action, secretVersion: written?.metadata?.resourceVersion };
   }
 
   async function readSecret(ref: ObjectRef): Promise<V1Secret | undefined> {
