@@ -3,37 +3,11 @@
  * nothing of the machine's or the user's configuration (system gitconfig, ~/.gitconfig, credential helpers,
  * ~/.ssh/config) changes what the servers or the test clients do, and nothing ever prompts.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { exec } from './processes.js';
 
-/** What one run printed and how it ended. */
-export interface ExecResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `command args` to the end; never throws for a non-zero exit (see `execOk`). */
-export function exec(
-  command: string,
-  args: readonly string[],
-  options: { env: NodeJS.ProcessEnv; cwd?: string; input?: string | Buffer },
-): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-  });
-}
+export { exec, type ExecResult } from './processes.js';
 
 /** Runs `command args` and returns its stdout; throws with the command line and its stderr on a non-zero exit. */
 export async function execOk(
