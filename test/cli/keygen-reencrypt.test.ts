@@ -105,7 +105,7 @@ describe('seal reencrypt rejects', () => {
 });
 
 describe('help and version', () => {
-  for (const args of [['--help'], ['unseal', '--help'], ['keygen', '--help'], ['reencrypt', '--help']]) {
+  for (const args of [['--help'], ['unseal', '--help'], ['keygen', '--help'], ['reencrypt', '--help'], ['cert', '--help']]) {
     it(`seal ${args.join(' ')} shows usage and an example`, async () => {
       const r = await runSeal(args);
       assert.equal(r.code, 0);
