@@ -28,7 +28,8 @@ export interface PlainSecret {
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
 const KEY_PATTERN = /^[-._a-zA-Z0-9]+$/;
-const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Standard padded base64, nothing outside its alphabet. */
+export const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
  * Validates a parsed document as a `v1` `Secret` and folds `stringData` into `data` (UTF-8; `stringData`

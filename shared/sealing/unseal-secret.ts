@@ -6,6 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import { hybridDecrypt, OpenError } from '../crypto/hybrid.js';
 import { scopeLabel } from '../crypto/scope.js';
 import type { SealedSecret } from '../manifest/sealed-secret.js';
+import { BASE64_PATTERN } from '../manifest/secret.js';
 import { StalledError } from '../errors.js';
 
 /** A Secret manifest as the API server takes it. */
@@ -63,11 +64,9 @@ export function unsealSecret(ss: SealedSecret, keys: readonly KeyObject[]): Unse
   };
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /** Strict standard base64 (whitespace tolerated, as YAML folding may add it); throws OpenError otherwise. */
 function decodeBase64(value: string): Buffer {
   const compact = value.replace(/\s+/g, '');
-  if (!BASE64.test(compact)) throw new OpenError('the value is not valid base64');
+  if (!BASE64_PATTERN.test(compact)) throw new OpenError('the value is not valid base64');
   return Buffer.from(compact, 'base64');
 }

@@ -3,12 +3,18 @@
 // get Ready=False with a reason, no Secret, and a Warning event; the ownership rules hold; nothing secret
 // appears in logs, events or status.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { binaryPath } from '../env/build.js';
 import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
 import { waitUntil } from '../env/processes.js';
-import { installController, startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
+import {
+  installController,
+  kubectlFor,
+  readyCondition,
+  secretData as secretDataOf,
+  startControllerProcess,
+  type ControllerProcess,
+  type Kubectl,
+} from '../helpers/controller-process.js';
 import { runSeal, tempDir } from '../helpers/run-seal.js';
 
 const PLAINTEXT = 'hunter2-do-not-log';
@@ -18,20 +24,10 @@ describe('sigil-controller', () => {
   let controller: ControllerProcess;
   let adminEnv: Record<string, string>;
   const ciphertexts: string[] = [];
-  const kubectl = (...args: string[]): string =>
-    execFileSync(binaryPath('kubernetes', 'kubectl'), ['--kubeconfig', cp.kubeconfig, ...args], { encoding: 'utf8' });
-  const apply = (yamlText: string): void => {
-    const r = spawnSync(binaryPath('kubernetes', 'kubectl'), ['--kubeconfig', cp.kubeconfig, 'apply', '-f', '-'], { input: yamlText, encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-  };
-  const secretData = (name: string): Record<string, string> | undefined => {
-    const r = spawnSync(binaryPath('kubernetes', 'kubectl'), ['--kubeconfig', cp.kubeconfig, '-n', 'prod', 'get', 'secret', name, '-o', 'jsonpath={.data}'], { encoding: 'utf8' });
-    return r.status === 0 && r.stdout ? (JSON.parse(r.stdout) as Record<string, string>) : undefined;
-  };
-  const ready = (name: string): { status?: string; reason?: string; message?: string } => {
-    const out = kubectl('-n', 'prod', 'get', 'sealedsecret', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")]}');
-    return out ? (JSON.parse(out) as { status: string; reason: string; message: string }) : {};
-  };
+  let kubectl: Kubectl;
+  const apply = (yamlText: string): void => kubectl.apply(yamlText);
+  const secretData = (name: string): Record<string, string> | undefined => secretDataOf(kubectl, 'prod', name);
+  const ready = (name: string): { status?: string; reason?: string; message?: string } => readyCondition(kubectl, 'prod', name);
   const seal = async (name: string, stringData: Record<string, string>, extra = ''): Promise<string> => {
     const body = Object.entries(stringData).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n');
     const r = await runSeal([], { stdin: `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${name}\n  namespace: prod\n${extra}stringData:\n${body}\n`, env: adminEnv });
@@ -43,6 +39,7 @@ describe('sigil-controller', () => {
   before(async () => {
     const dir = tempDir('sigil-controller-');
     cp = await startControlPlane({ dir });
+    kubectl = kubectlFor(cp.kubeconfig);
     adminEnv = { KUBECONFIG: cp.kubeconfig };
     const kubeconfig = await installController(cp, dir);
     kubectl('create', 'namespace', 'prod');

@@ -1,38 +1,39 @@
 // sigil-controller --watch-bitnami replaces a Sealed Secrets controller in place: bitnami.com/v1alpha1
 // SealedSecrets become Secrets owned by them, with Sealed Secrets' own annotations and Synced condition.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { binaryPath } from '../env/build.js';
 import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
 import { waitUntil } from '../env/processes.js';
 import { crdPath } from '../env/sealed-secrets.js';
-import { installController, startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
+import {
+  installController,
+  kubectlFor,
+  secretData as secretDataOf,
+  startControllerProcess,
+  type ControllerProcess,
+  type Kubectl,
+} from '../helpers/controller-process.js';
 import { ROOT, runSeal, tempDir } from '../helpers/run-seal.js';
 
 describe('sigil-controller --watch-bitnami', () => {
   let cp: ControlPlane;
   let controller: ControllerProcess;
-  const kubectl = (...args: string[]): string =>
-    execFileSync(binaryPath('kubernetes', 'kubectl'), ['--kubeconfig', cp.kubeconfig, ...args], { encoding: 'utf8' });
-  const secretData = (name: string): Record<string, string> | undefined => {
-    const r = spawnSync(binaryPath('kubernetes', 'kubectl'), ['--kubeconfig', cp.kubeconfig, '-n', 'prod', 'get', 'secret', name, '-o', 'jsonpath={.data}'], { encoding: 'utf8' });
-    return r.status === 0 && r.stdout ? (JSON.parse(r.stdout) as Record<string, string>) : undefined;
-  };
+  let kubectl: Kubectl;
+  const secretData = (name: string): Record<string, string> | undefined => secretDataOf(kubectl, 'prod', name);
   const sealBitnami = async (name: string, value: string): Promise<void> => {
     const sealed = await runSeal(['--api', 'bitnami'], {
       stdin: `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: prod}\nstringData: {password: ${value}}\n`,
       env: { KUBECONFIG: cp.kubeconfig },
     });
     assert.equal(sealed.code, 0, sealed.stderr);
-    const r = spawnSync(binaryPath('kubernetes', 'kubectl'), ['--kubeconfig', cp.kubeconfig, 'apply', '-f', '-'], { input: sealed.stdout, encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
+    kubectl.apply(sealed.stdout);
   };
 
   before(async () => {
     const dir = tempDir('sigil-watch-bitnami-');
     cp = await startControlPlane({ dir });
+    kubectl = kubectlFor(cp.kubeconfig);
     const kubeconfig = await installController(cp, dir);
     kubectl('apply', '-f', join(ROOT, 'controller/deploy/rbac-bitnami.yaml'));
     kubectl('apply', '--server-side', '-f', await crdPath());
