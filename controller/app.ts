@@ -20,6 +20,7 @@ import { startLeaderElection } from './runtime/leader-election.js';
 import type { Logger } from './runtime/logger.js';
 import { collectDefault, MetricsRegistry } from './runtime/metrics.js';
 import { WorkQueue } from './runtime/work-queue.js';
+import { createSyncEngine, type SyncEngine } from './sync/engine.js';
 import { unsealObserver } from './unseal/observer.js';
 import { OWNER_LABEL } from './unseal/secret-plan.js';
 import { createUnsealer, queueKey, SEALED_SECRET_APIS, type SealedSecretApiName, type SealedSecretResource } from './unseal/unsealer.js';
@@ -47,6 +48,9 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
   await checkCrd(kc, CRD, 'kubectl apply -k controller/deploy', 'controller/deploy/rbac.yaml');
   if (config.watchBitnami) {
     await checkCrd(kc, 'sealedsecrets.bitnami.com', 'install Sealed Secrets\' CRD, or run without --watch-bitnami', 'controller/deploy/rbac-bitnami.yaml');
+  }
+  if (config.syncEngine) {
+    await checkCrd(kc, 'applications.sigil.dev', 'kubectl apply -k controller/deploy, or run with --no-sync-engine', 'controller/deploy/rbac-sync.yaml');
   }
 
   const metrics = new MetricsRegistry();
@@ -130,7 +134,20 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
     }),
   );
   caches.push(...[...sealedSecrets.values()].flat(), ...ownedSecrets);
-  await Promise.all(caches.map((c) => c.start()));
+  const sync: SyncEngine | undefined = config.syncEngine
+    ? createSyncEngine({
+        kc,
+        watchNamespaces: config.watchNamespaces,
+        workers: config.syncWorkers,
+        kustomizePath: config.kustomizePath,
+        cacheDir: config.gitCacheDir,
+        webhookSecret: { namespace: config.namespace, name: config.webhookSecret },
+        log: log.child({ component: 'sync' }),
+        events,
+        metrics,
+      })
+    : undefined;
+  await Promise.all([...caches.map((c) => c.start()), sync?.start()]);
 
   const findIn = <T>(list: ObjectCache<T>[], key: string): T | undefined => list.map((c) => c.get(key)).find(Boolean);
   const unseal = createUnsealer({
@@ -160,10 +177,12 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
     });
     queue.start();
     requeueAll();
+    sync?.setLeader(true);
     log.info('leading: reconciling SealedSecrets', { workers: config.workers });
   };
   const follow = (): void => {
     keys.setLeader(false);
+    sync?.setLeader(false);
     const stopping = queue;
     queue = undefined;
     void stopping?.shutdown();
@@ -189,7 +208,7 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
     keysLoaded.set({ state: 'usable' }, keys.ring().usable().length);
     queueDepth.set({}, queue?.depth() ?? 0);
   });
-  const ready = (): boolean => keys.ready() && caches.every((c) => c.synced());
+  const ready = (): boolean => keys.ready() && caches.every((c) => c.synced()) && (sync?.synced() ?? true);
   const http: RunningHttpServer = await startHttpServer({
     listen: config.listen,
     log,
@@ -198,6 +217,7 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
       'GET /healthz': (_req, res) => sendText(res, 200, 'ok\n'),
       'GET /readyz': (_req, res) => sendText(res, ready() ? 200 : 503, ready() ? 'ok\n' : 'not ready\n'),
       ...sealingRoutes(keys),
+      ...sync?.routes,
     },
   });
   const metricsHttp = await startHttpServer({
@@ -213,7 +233,7 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
     keys,
     isLeader: () => (election ? election.isLeader() : true),
     async stop(): Promise<void> {
-      await queue?.shutdown();
+      await Promise.all([queue?.shutdown(), sync?.stop()]);
       await election?.stop();
       for (const c of caches) c.stop();
       keys.stop();

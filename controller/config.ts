@@ -2,6 +2,8 @@
  * sigil-controller's command line: every flag has an environment equivalent (`SIGIL_<FLAG>`), and a bad
  * value is a usage error naming the flag.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONTROLLER_NAMESPACE } from '../shared/names.js';
 
@@ -26,6 +28,13 @@ export interface ControllerConfig {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  /** Runs the GitOps sync engine (Applications). */
+  syncEngine: boolean;
+  syncWorkers: number;
+  kustomizePath: string;
+  gitCacheDir: string;
+  /** Name of the Secret (in `namespace`) whose `token` verifies `POST /hooks/git`. */
+  webhookSecret: string;
 }
 
 /** Parses a Go-style duration (`720h`, `1h30m`, `90s`, `0`) into milliseconds. */
@@ -63,7 +72,7 @@ function env(flag: string): string {
 export function controllerProgram(run: (config: ControllerConfig) => Promise<void>): Command {
   const opt = (flags: string, description: string, name: string): Option => new Option(flags, description).env(env(name));
   return new Command('sigil-controller')
-    .description('Keeps the sealing keys, turns SealedSecrets into Secrets, serves the sealing certificate.')
+    .description('Keeps the sealing keys, turns SealedSecrets into Secrets, serves the sealing certificate, and syncs Applications from Git.')
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig to use (default: in-cluster config)').env('KUBECONFIG'))
     .addOption(opt('--namespace <ns>', 'namespace of the keys, the certificate ConfigMap and the lease', 'namespace').default(DEFAULT_CONTROLLER_NAMESPACE))
     .addOption(opt('--watch-namespaces <list>', 'comma-separated namespaces to watch (default: all)', 'watch-namespaces').default(''))
@@ -82,6 +91,11 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
     .addOption(opt('--leader-elect-lease-duration <duration>', 'how long a leader holds the Lease unrenewed', 'leader-elect-lease-duration').argParser(parseDuration).default(15_000, '15s'))
     .addOption(opt('--leader-elect-renew-deadline <duration>', 'how long the leader keeps trying to renew', 'leader-elect-renew-deadline').argParser(parseDuration).default(10_000, '10s'))
     .addOption(opt('--leader-elect-retry-period <duration>', 'how often candidates try the Lease', 'leader-elect-retry-period').argParser(parseDuration).default(2_000, '2s'))
+    .addOption(opt('--no-sync-engine', 'do not sync Applications (unseal only)', 'sync-engine'))
+    .addOption(opt('--sync-workers <n>', 'Applications synced in parallel', 'sync-workers').argParser(positiveInt).default(4))
+    .addOption(opt('--kustomize-path <file>', 'the kustomize binary, for paths holding a kustomization.yaml', 'kustomize-path').default('kustomize'))
+    .addOption(opt('--git-cache-dir <dir>', 'where Git repositories and checkouts are kept', 'git-cache-dir').default(join(tmpdir(), 'sigil-git')))
+    .addOption(opt('--webhook-secret <name>', 'Secret in --namespace whose `token` verifies POST /hooks/git', 'webhook-secret').default('sigil-webhook'))
     .action(async (flags: Record<string, unknown>, command: Command) => {
       // commander turns a boolean flag on when its variable is set at all, whatever the value
       // (SIGIL_LEADER_ELECT=true turned leader election off): read true/false (1/0), refuse the rest.
@@ -111,6 +125,11 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
         leaseDurationMs: flags.leaderElectLeaseDuration as number,
         renewDeadlineMs: flags.leaderElectRenewDeadline as number,
         retryPeriodMs: flags.leaderElectRetryPeriod as number,
+        syncEngine: flags.syncEngine !== false,
+        syncWorkers: flags.syncWorkers as number,
+        kustomizePath: flags.kustomizePath as string,
+        gitCacheDir: flags.gitCacheDir as string,
+        webhookSecret: flags.webhookSecret as string,
       });
     });
 }

@@ -99,13 +99,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 }
 
 /**
- * The request body parsed as JSON. Throws HttpError 413 `request body too large` past `maxBytes` (default:
- * the server's limit) and HttpError 400 `invalid JSON body` when the body is not JSON.
+ * The raw request body. Throws HttpError 413 `request body too large` past `maxBytes` (default: the server's
+ * limit), before buffering more than that, and the request's own error when the connection fails.
  */
-export async function readJsonBody(req: IncomingMessage, maxBytes: number = bodyLimits.get(req) ?? DEFAULT_MAX_BODY_BYTES): Promise<unknown> {
+export async function readBody(req: IncomingMessage, maxBytes: number = bodyLimits.get(req) ?? DEFAULT_MAX_BODY_BYTES): Promise<Buffer> {
   const tooLarge = new HttpError(413, 'request body too large');
   if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw tooLarge;
-  const body = await new Promise<Buffer>((resolve, reject) => {
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
@@ -135,6 +135,14 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number = body
     req.on('end', onEnd);
     req.on('error', onError);
   });
+}
+
+/**
+ * The request body parsed as JSON. Throws HttpError 413 `request body too large` past `maxBytes` (default:
+ * the server's limit) and HttpError 400 `invalid JSON body` when the body is not JSON.
+ */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number = bodyLimits.get(req) ?? DEFAULT_MAX_BODY_BYTES): Promise<unknown> {
+  const body = await readBody(req, maxBytes);
   try {
     return JSON.parse(body.toString('utf8')) as unknown;
   } catch {

@@ -20,13 +20,15 @@ export interface ControllerProcess {
   stop(): Promise<void>;
 }
 
-/** Installs namespace, CRD and RBAC from controller/deploy (idempotent) and returns the SA's kubeconfig file. */
-export async function installController(cp: ControlPlane, dir: string): Promise<string> {
+/**
+ * Installs namespace, CRD and RBAC from controller/deploy (idempotent) and returns the SA's kubeconfig file;
+ * with `sync`, also the Application CRD and the sync engine's RBAC.
+ */
+export async function installController(cp: ControlPlane, dir: string, options: { sync?: boolean } = {}): Promise<string> {
   const kubectl = (...args: string[]): string => execFileSync(binaryPath('kubernetes', 'kubectl'), ['--kubeconfig', cp.kubeconfig, ...args], { encoding: 'utf8' });
-  for (const file of ['namespace.yaml', 'crds/sealedsecrets.sigil.dev.yaml', 'rbac.yaml']) {
-    kubectl('apply', '--server-side', '-f', join(ROOT, 'controller/deploy', file));
-  }
-  kubectl('wait', '--for=condition=established', '--timeout=30s', 'crd/sealedsecrets.sigil.dev');
+  const files = ['namespace.yaml', 'crds/sealedsecrets.sigil.dev.yaml', 'rbac.yaml', ...(options.sync ? ['crds/applications.sigil.dev.yaml', 'rbac-sync.yaml'] : [])];
+  for (const file of files) kubectl('apply', '--server-side', '-f', join(ROOT, 'controller/deploy', file));
+  kubectl('wait', '--for=condition=established', '--timeout=30s', 'crd/sealedsecrets.sigil.dev', ...(options.sync ? ['crd/applications.sigil.dev'] : []));
   const file = join(dir, 'sigil-controller.kubeconfig');
   writeFileSync(file, await cp.kubeconfigForServiceAccount('sigil-system', 'sigil-controller'), { mode: 0o600 });
   return file;
@@ -37,7 +39,8 @@ export const CONTROLLER_BIN = join(ROOT, 'dist/controller/main.js');
 
 /**
  * Starts `node dist/controller/main.js` with the SA kubeconfig; resolves once /readyz answers 200 (at once
- * when `waitReady` is false). `env` is added to the process's (otherwise only PATH and HOME).
+ * when `waitReady` is false). `env` is added to the process's (otherwise only PATH and HOME). The sync
+ * engine runs only with `sync` (installController's `sync` installs what it needs).
  */
 export async function startControllerProcess(options: {
   name: string;
@@ -46,13 +49,15 @@ export async function startControllerProcess(options: {
   args?: string[];
   env?: Record<string, string>;
   waitReady?: boolean;
+  sync?: boolean;
 }): Promise<ControllerProcess> {
   const [http, metrics] = [await freePort(), await freePort()];
   const server = startServer(
     options.name,
     process.execPath,
     [CONTROLLER_BIN, '--kubeconfig', options.kubeconfig, `--listen=127.0.0.1:${http}`, `--metrics-listen=127.0.0.1:${metrics}`,
-      '--key-size=2048', '--leader-elect-lease-duration=4s', '--leader-elect-renew-deadline=3s', '--leader-elect-retry-period=1s', ...(options.args ?? [])],
+      '--key-size=2048', '--leader-elect-lease-duration=4s', '--leader-elect-renew-deadline=3s', '--leader-elect-retry-period=1s',
+      ...(options.sync ? [] : ['--no-sync-engine']), ...(options.args ?? [])],
     { env: { PATH: process.env.PATH, HOME: options.dir, ...options.env }, logDir: options.dir },
   );
   const base = `http://127.0.0.1:${http}`;

@@ -22,10 +22,14 @@ const FLAGS = [
 /** The variable a flag reads: KUBECONFIG for --kubeconfig, else SIGIL_ and the flag's name (without `no-`). */
 const envOf = (flag: string): string => (flag === '--kubeconfig' ? 'KUBECONFIG' : `SIGIL_${flag.replace(/^--(no-)?/, '').replace(/-/g, '_').toUpperCase()}`);
 
-/** Runs the controller with free listen ports, so a run that does not exit cannot clash with another. */
+/**
+ * Runs the controller with free listen ports, so a run that does not exit cannot clash with another; the
+ * sync engine only when `args` turn it on (`--sync-engine`).
+ */
 async function run(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ControllerRun> {
   const ports = [await freePort(), await freePort()];
-  return runControllerOnce([`--listen=127.0.0.1:${ports[0]}`, `--metrics-listen=127.0.0.1:${ports[1]}`, '--key-size=2048', ...args], { env, timeoutMs });
+  const sync = args.includes('--sync-engine') ? [] : ['--no-sync-engine'];
+  return runControllerOnce([`--listen=127.0.0.1:${ports[0]}`, `--metrics-listen=127.0.0.1:${ports[1]}`, '--key-size=2048', ...sync, ...args.filter((a) => a !== '--sync-engine')], { env, timeoutMs });
 }
 
 /** The outcome to compare: exit code, signal, stderr, and whether it was killed for taking too long. */
@@ -56,6 +60,14 @@ describe('sigil-controller startup', () => {
     const kubeconfig = await serviceAccount('sigil-controller');
     const r = await run(['--kubeconfig', kubeconfig]);
     assert.deepEqual(ended(r), { code: 1, signal: null, stderr: 'error: the CRD sealedsecrets.sigil.dev is not installed: kubectl apply -k controller/deploy\n', timedOut: false });
+  });
+
+  it('exits 1 naming the missing Application CRD when the sync engine is on', async () => {
+    await installController(cp, dir);
+    const kubeconfig = await serviceAccount('sigil-controller');
+    kubectl('apply', '--server-side', '-f', join(ROOT, 'controller/deploy/rbac-sync.yaml'));
+    const r = await run(['--kubeconfig', kubeconfig, '--sync-engine']);
+    assert.deepEqual(ended(r), { code: 1, signal: null, stderr: 'error: the CRD applications.sigil.dev is not installed: kubectl apply -k controller/deploy, or run with --no-sync-engine\n', timedOut: false });
   });
 
   it('exits 1 naming the RBAC to apply when its ServiceAccount has no rights', async () => {

@@ -1,0 +1,215 @@
+/**
+ * The sync engine wired together: Application informers → one keyed work queue with bounded workers →
+ * `reconcile(namespace/name)`; one Git cache shared by every Application (a repo used by many is resolved
+ * once per poll and fetched once per commit; a path rendered once per commit); the shared watches of
+ * applied objects; and the `POST /hooks/git` route that refreshes every Application of a pushed repo.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { StalledError } from '../../shared/errors.js';
+import type { EventRecorder } from '../runtime/events.js';
+import type { RouteHandler } from '../runtime/http-server.js';
+import { watchObjects, type ObjectCache } from '../runtime/informer.js';
+import { kubeRest, type KubeRest } from '../runtime/kube-rest.js';
+import type { Logger } from '../runtime/logger.js';
+import type { MetricsRegistry } from '../runtime/metrics.js';
+import { WorkQueue } from '../runtime/work-queue.js';
+import { APPLICATION_API, type ApplicationResource, type ApplicationStatus } from './application.js';
+import { Cluster } from './cluster.js';
+import { GitSource, normalizeRepoUrl, type GitCredentials } from './git-source.js';
+import { gitHookRoute } from './git-webhook.js';
+import { inventoryWatches, type InventoryWatches } from './inventory-watches.js';
+import { syncObserver } from './observer.js';
+import { createSyncReconciler } from './reconciler.js';
+import { renderPath, type RenderedObject } from './render.js';
+
+/** What the engine needs from the controller's settings. */
+export interface SyncEngineOptions {
+  kc: k8s.KubeConfig;
+  /** Empty = all namespaces. */
+  watchNamespaces: string[];
+  workers: number;
+  kustomizePath: string;
+  cacheDir: string;
+  /** Namespace and name of the Secret whose `token` verifies webhooks. */
+  webhookSecret: { namespace: string; name: string };
+  log: Logger;
+  events: EventRecorder;
+  metrics: MetricsRegistry;
+}
+
+/** A running engine. */
+export interface SyncEngine {
+  /** Lists and watches Applications; resolves once the caches are filled. */
+  start(): Promise<void>;
+  /** Starts reconciling (the leader) or stops (a follower). */
+  setLeader(leading: boolean): void;
+  synced(): boolean;
+  routes: Record<string, RouteHandler>;
+  fetchCount(): number;
+  stop(): Promise<void>;
+}
+
+/** A resolved revision is reused this long by other Applications of the same repo (a webhook clears it). */
+const RESOLVE_TTL_MS = 2_000;
+/** Rendered paths kept in memory, most recent last. */
+const RENDER_CACHE = 512;
+const GC_INTERVAL_MS = 10 * 60_000;
+
+/** Builds the engine; nothing runs until `start`. */
+export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
+  const { kc, log } = options;
+  const rest: KubeRest = kubeRest(kc);
+  const cluster = new Cluster(rest);
+  const source = new GitSource({ cacheDir: options.cacheDir, log: log.child({ component: 'git' }) });
+  const { group, version, plural } = APPLICATION_API;
+  const namespaces = options.watchNamespaces.length ? options.watchNamespaces : [undefined];
+  let queue: WorkQueue | undefined;
+
+  const apps: ObjectCache<ApplicationResource & k8s.KubernetesObject>[] = namespaces.map((ns) => {
+    const path = ns ? `/apis/${group}/${version}/namespaces/${ns}/${plural}` : `/apis/${group}/${version}/${plural}`;
+    return watchObjects<ApplicationResource & k8s.KubernetesObject>({
+      kc,
+      path,
+      list: () => rest.request({ method: 'GET', path }),
+      onChange: (key) => queue?.add(key),
+      log: log.child({ informer: 'applications' }),
+    });
+  });
+  const findApp = (key: string): ApplicationResource | undefined => apps.map((c) => c.get(key)).find(Boolean);
+  const allApps = (): ApplicationResource[] => apps.flatMap((c) => c.list());
+
+  const watches: InventoryWatches = inventoryWatches({
+    kc,
+    rest,
+    cluster,
+    log,
+    wake: (label) => {
+      const dot = label.indexOf('.');
+      if (dot > 0) queue?.add(`${label.slice(0, dot)}/${label.slice(dot + 1)}`);
+    },
+  });
+
+  const resolved = new Map<string, { at: number; sha: Promise<string> }>();
+  const resolve = (repoURL: string, revision: string, credentials: GitCredentials | undefined, fresh: boolean): Promise<string> => {
+    const key = `${repoURL}#${revision}`;
+    const hit = resolved.get(key);
+    if (hit && !fresh && Date.now() - hit.at < RESOLVE_TTL_MS) return hit.sha;
+    const sha = source.resolve(repoURL, revision, credentials);
+    resolved.set(key, { at: Date.now(), sha });
+    sha.catch(() => resolved.delete(key));
+    return sha;
+  };
+  // Shared by every Application of the same repo, commit and path; planObjects copies before it changes anything.
+  const rendered = new Map<string, Promise<RenderedObject[]>>();
+  const render = (repoURL: string, commit: string, path: string, credentials: GitCredentials | undefined): Promise<RenderedObject[]> => {
+    const key = `${repoURL}@${commit}:${path}`;
+    const objects =
+      rendered.get(key) ?? source.checkout(repoURL, commit, credentials).then((dir: string) => renderPath(dir, path, { kustomizePath: options.kustomizePath }));
+    rendered.delete(key);
+    rendered.set(key, objects);
+    objects.catch(() => rendered.delete(key));
+    if (rendered.size > RENDER_CACHE) rendered.delete(rendered.keys().next().value!);
+    return objects;
+  };
+  // Checkouts of commits no Application points at any more are removed now and then.
+  const gcTimer = setInterval(() => {
+    const keep = new Set(allApps().flatMap((a) => {
+      const url = (a.spec as { source?: { repoURL?: string } } | undefined)?.source?.repoURL;
+      return url ? [a.status?.lastAppliedRevision, a.status?.lastAttemptedRevision].filter(Boolean).map((sha) => `${url}@${sha}`) : [];
+    }));
+    source.gc(keep).catch((err: unknown) => log.warn('git cache cleanup failed', { error: (err as Error).message }));
+  }, GC_INTERVAL_MS);
+  gcTimer.unref();
+
+  const reconcile = createSyncReconciler({
+    apps: { get: findApp },
+    cluster,
+    resolve,
+    render,
+    readSecret: async (namespace, name) => {
+      const secret = await cluster.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+      return secret ? ((secret.data as Record<string, string> | undefined) ?? {}) : undefined;
+    },
+    live: (entry) => watches.live(entry),
+    watch: (entries) => watches.ensure(entries),
+    patchStatus: async (app, status: ApplicationStatus) => {
+      await rest.request({
+        method: 'PATCH',
+        path: `/apis/${group}/${version}/namespaces/${app.namespace}/${plural}/${app.name}/status`,
+        body: { status },
+        contentType: 'application/merge-patch+json',
+      });
+    },
+    requeue: (key, ms) => queue?.addAfter(key, ms),
+    observer: syncObserver(log, options.events, options.metrics),
+    clock: () => new Date(),
+    random: Math.random,
+  });
+
+  let webhookToken: { at: number; value: string | undefined } | undefined;
+  const readWebhookToken = (): string | undefined => {
+    // The route is synchronous about the secret; refresh it in the background, at most every 10 s.
+    if (!webhookToken || Date.now() - webhookToken.at > 10_000) {
+      const { namespace, name } = options.webhookSecret;
+      webhookToken = { at: Date.now(), value: webhookToken?.value };
+      void cluster
+        .get({ apiVersion: 'v1', kind: 'Secret', namespace, name })
+        .then((s) => {
+          const token = (s?.data as Record<string, string> | undefined)?.token;
+          webhookToken = { at: Date.now(), value: token ? Buffer.from(token, 'base64').toString('utf8').trim() : undefined };
+        })
+        .catch((err: unknown) => log.warn('cannot read the webhook Secret', { secret: `${namespace}/${name}`, error: (err as Error).message }));
+    }
+    return webhookToken.value;
+  };
+
+  return {
+    async start() {
+      readWebhookToken();
+      await Promise.all(apps.map((c) => c.start()));
+    },
+    setLeader(leading) {
+      if (leading && !queue) {
+        queue = new WorkQueue({
+          workers: options.workers,
+          handle: reconcile,
+          onError: (key, err, info) => {
+            if (!info.willRetry && !(err instanceof StalledError)) log.error('giving up on Application', { application: key, attempts: info.attempt, error: (err as Error).message });
+          },
+        });
+        queue.start();
+        for (const app of allApps()) queue.add(`${app.metadata?.namespace}/${app.metadata?.name}`);
+        log.info('leading: syncing Applications', { workers: options.workers });
+      } else if (!leading && queue) {
+        const stopping = queue;
+        queue = undefined;
+        void stopping.shutdown();
+      }
+    },
+    synced: () => apps.every((c) => c.synced()),
+    routes: gitHookRoute({
+      secret: readWebhookToken,
+      onPush: (event) => {
+        const pushed = new Set(event.repoUrls.map(normalizeRepoUrl));
+        let refreshed = 0;
+        for (const app of allApps()) {
+          const url = (app.spec as { source?: { repoURL?: string } } | undefined)?.source?.repoURL;
+          if (!url || !pushed.has(normalizeRepoUrl(url))) continue;
+          for (const key of resolved.keys()) if (key.startsWith(`${url}#`)) resolved.delete(key);
+          queue?.add(`${app.metadata?.namespace}/${app.metadata?.name}`);
+          refreshed++;
+        }
+        return refreshed;
+      },
+      log,
+    }),
+    fetchCount: () => source.fetchCount(),
+    async stop() {
+      clearInterval(gcTimer);
+      await queue?.shutdown();
+      queue = undefined;
+      for (const c of apps) c.stop();
+      watches.stop();
+    },
+  };
+}

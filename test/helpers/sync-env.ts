@@ -1,0 +1,119 @@
+/**
+ * What the sync-engine tests share: a real control plane, the real Git servers, and sigil-controller run
+ * as a process under the shipped RBAC with its sync engine on; plus reading Applications' status.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { binaryPath } from '../env/build.js';
+import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
+import { startGitServers, type GitServers } from '../env/git.js';
+import { waitUntil } from '../env/processes.js';
+import { installController, kubectlFor, startControllerProcess, type ControllerProcess, type Kubectl } from './controller-process.js';
+import { tempDir } from './run-seal.js';
+
+/** A running sync test environment. */
+export interface SyncEnv {
+  dir: string;
+  cp: ControlPlane;
+  git: GitServers;
+  controller: ControllerProcess;
+  kubectl: Kubectl;
+  /** The status of Application `namespace/name` ({} before it has one). */
+  status(namespace: string, name: string): AppStatus;
+  /** Waits until `check(status)` holds; the failure message shows the last status. */
+  waitForStatus(namespace: string, name: string, what: string, check: (s: AppStatus) => boolean, timeoutMs?: number): Promise<AppStatus>;
+  stop(): Promise<void>;
+}
+
+/** The parts of an Application's status the tests read. */
+export interface AppStatus {
+  conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
+  sync?: { status: string; revision?: string };
+  health?: { status: string; message?: string };
+  lastAppliedRevision?: string;
+  lastAttemptedRevision?: string;
+  inventory?: Array<{ apiVersion: string; kind: string; namespace?: string; name: string }>;
+  drift?: Array<{ kind: string; name: string; fields: string[] }>;
+  history?: Array<{ revision: string; result: string; message?: string }>;
+}
+
+/** The Ready condition of a status. */
+export function readyOf(s: AppStatus): { status?: string; reason?: string; message?: string } {
+  return s.conditions?.find((c) => c.type === 'Ready') ?? {};
+}
+
+/** Starts the control plane, the Git servers and the controller (sync engine on, `args` added). */
+export async function startSyncEnv(name: string, args: string[] = []): Promise<SyncEnv> {
+  const dir = tempDir(`sigil-${name}-`);
+  const [cp, git] = await Promise.all([startControlPlane({ dir: join(dir, 'cp') }), startGitServers({ dir: join(dir, 'git') })]);
+  const kubectl = kubectlFor(cp.kubeconfig);
+  const kubeconfig = await installController(cp, dir, { sync: true });
+  const controller = await startControllerProcess({
+    name: 'sigil-controller',
+    kubeconfig,
+    dir,
+    sync: true,
+    args: [`--kustomize-path=${binaryPath('kustomize', 'kustomize')}`, `--git-cache-dir=${join(dir, 'git-cache')}`, '--log-level=debug', ...args],
+  });
+  const status = (namespace: string, app: string): AppStatus => {
+    const r = kubectl.result(['-n', namespace, 'get', 'applications.sigil.dev', app, '-o', 'jsonpath={.status}']);
+    return r.code === 0 && r.stdout ? (JSON.parse(r.stdout) as AppStatus) : {};
+  };
+  return {
+    dir,
+    cp,
+    git,
+    controller,
+    kubectl,
+    status,
+    async waitForStatus(namespace, app, what, check, timeoutMs = 30_000) {
+      let last: AppStatus = {};
+      try {
+        await waitUntil(what, async () => check((last = status(namespace, app))), { timeoutMs, intervalMs: 200 });
+      } catch (err) {
+        assert.fail(`${(err as Error).message}; last status of ${namespace}/${app}: ${JSON.stringify(last)}`);
+      }
+      return last;
+    },
+    async stop() {
+      await controller?.stop();
+      await Promise.all([git?.stop(), cp?.stop()]);
+    },
+  };
+}
+
+/** An Application manifest. */
+export function applicationYaml(options: {
+  name: string;
+  namespace?: string;
+  repoURL: string;
+  path?: string;
+  targetRevision?: string;
+  secretRef?: string;
+  destinationNamespace?: string;
+  automated?: { prune?: boolean; selfHeal?: boolean; allowEmpty?: boolean } | false;
+  interval?: string;
+  allowPlaintextSecrets?: boolean;
+  suspend?: boolean;
+}): string {
+  const automated = options.automated === false ? undefined : (options.automated ?? { prune: true, selfHeal: true });
+  const spec = {
+    source: {
+      repoURL: options.repoURL,
+      targetRevision: options.targetRevision ?? 'main',
+      path: options.path ?? '.',
+      ...(options.secretRef ? { secretRef: { name: options.secretRef } } : {}),
+    },
+    destination: { namespace: options.destinationNamespace ?? 'default' },
+    syncPolicy: { ...(automated ? { automated } : {}), interval: options.interval ?? '2s', retry: { limit: 3, backoff: { duration: '1s', factor: 2, maxDuration: '4s' } } },
+    ...(options.allowPlaintextSecrets ? { policy: { allowPlaintextSecrets: true } } : {}),
+    ...(options.suspend ? { suspend: true } : {}),
+  };
+  return JSON.stringify({ apiVersion: 'sigil.dev/v1', kind: 'Application', metadata: { name: options.name, namespace: options.namespace ?? 'sigil-apps' }, spec });
+}
+
+/** A ConfigMap manifest (YAML) with `data`. */
+export function configMapYaml(name: string, data: Record<string, string>, extra: { namespace?: string; annotations?: Record<string, string> } = {}): string {
+  const meta = { name, ...(extra.namespace ? { namespace: extra.namespace } : {}), ...(extra.annotations ? { annotations: extra.annotations } : {}) };
+  return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta, data }, null, 2) + '\n';
+}
