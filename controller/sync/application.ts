@@ -91,14 +91,16 @@ const DEFAULT_INTERVAL = '3m';
 export function readApplicationSpec(app: ApplicationResource): ApplicationSpec {
   const where = `Application ${app.metadata?.namespace}/${app.metadata?.name}`;
   const fail = (field: string, why: string): never => {
-    throw new StalledError('InvalidSpec', `${where}: spec.${field} ${why}`);
+    throw new StalledError('InvalidSpec', `${where}: spec${field ? `.${field}` : ''} ${why}`);
   };
   const spec = record(app.spec) ?? fail('', 'is missing');
   const source = record(spec.source) ?? fail('source', 'is missing');
   const repoURL = string(source.repoURL) || fail('source.repoURL', 'is missing');
   if (!/^(https?|ssh|git|file):\/\/|^[\w.-]+@[\w.-]+:/.test(repoURL)) fail('source.repoURL', 'must be an https://, http://, ssh://, git:// or file:// URL (or user@host:path)');
-  const path = (string(source.path) || '.').replace(/^\.\/?/, '').replace(/\/$/, '');
-  if (path.startsWith('/') || path.split('/').includes('..')) fail('source.path', 'must be a relative path inside the repository');
+  // Only a leading `.` segment is dropped: `..` and `.hidden` keep their dots, and `/` is refused before its slash goes.
+  const rawPath = string(source.path) || '.';
+  const path = rawPath.replace(/^\.(\/|$)/, '').replace(/\/$/, '');
+  if (rawPath.startsWith('/') || path.split('/').includes('..')) fail('source.path', 'must be a relative path inside the repository');
   const secretRef = record(source.secretRef);
   const destination = record(spec.destination) ?? {};
   const policy = record(spec.syncPolicy) ?? {};

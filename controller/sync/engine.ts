@@ -4,6 +4,7 @@
  * once per poll and fetched once per commit; a path rendered once per commit); the shared watches of
  * applied objects; and the `POST /hooks/git` route that refreshes every Application of a pushed repo.
  */
+import { createHash } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { StalledError } from '../../shared/errors.js';
 import type { EventRecorder } from '../runtime/events.js';
@@ -54,6 +55,7 @@ const RESOLVE_TTL_MS = 2_000;
 /** Rendered paths kept in memory, most recent last. */
 const RENDER_CACHE = 512;
 const GC_INTERVAL_MS = 10 * 60_000;
+const WEBHOOK_TOKEN_TTL_MS = 5_000;
 
 /** Builds the engine; nothing runs until `start`. */
 export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
@@ -90,8 +92,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   });
 
   const resolved = new Map<string, { at: number; sha: Promise<string> }>();
+  // Keyed by the credentials too: an Application shares what another fetched only once its own credentials
+  // have reached the repository (a checkout holds no trace of who was allowed to read it).
   const resolve = (repoURL: string, revision: string, credentials: GitCredentials | undefined, fresh: boolean): Promise<string> => {
-    const key = `${repoURL}#${revision}`;
+    const key = `${repoURL}#${revision}#${credentials ? createHash('sha256').update(JSON.stringify(credentials)).digest('hex') : ''}`;
     const hit = resolved.get(key);
     if (hit && !fresh && Date.now() - hit.at < RESOLVE_TTL_MS) return hit.sha;
     const sha = source.resolve(repoURL, revision, credentials);
@@ -146,26 +150,29 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     random: Math.random,
   });
 
-  let webhookToken: { at: number; value: string | undefined } | undefined;
-  const readWebhookToken = (): string | undefined => {
-    // The route is synchronous about the secret; refresh it in the background, at most every 10 s.
-    if (!webhookToken || Date.now() - webhookToken.at > 10_000) {
+  /** The webhook token, read from its Secret at most every few seconds (a rotated Secret applies soon). */
+  let webhookToken: { at: number; value: Promise<string | undefined> } | undefined;
+  const readWebhookToken = (): Promise<string | undefined> => {
+    if (!webhookToken || Date.now() - webhookToken.at > WEBHOOK_TOKEN_TTL_MS) {
       const { namespace, name } = options.webhookSecret;
-      webhookToken = { at: Date.now(), value: webhookToken?.value };
-      void cluster
-        .get({ apiVersion: 'v1', kind: 'Secret', namespace, name })
-        .then((s) => {
+      const value = cluster.get({ apiVersion: 'v1', kind: 'Secret', namespace, name }).then(
+        (s) => {
           const token = (s?.data as Record<string, string> | undefined)?.token;
-          webhookToken = { at: Date.now(), value: token ? Buffer.from(token, 'base64').toString('utf8').trim() : undefined };
-        })
-        .catch((err: unknown) => log.warn('cannot read the webhook Secret', { secret: `${namespace}/${name}`, error: (err as Error).message }));
+          return token ? Buffer.from(token, 'base64').toString('utf8').trim() : undefined;
+        },
+        (err: unknown) => {
+          log.warn('cannot read the webhook Secret', { secret: `${namespace}/${name}`, error: (err as Error).message });
+          webhookToken = undefined;
+          return undefined;
+        },
+      );
+      webhookToken = { at: Date.now(), value };
     }
     return webhookToken.value;
   };
 
   return {
     async start() {
-      readWebhookToken();
       await Promise.all(apps.map((c) => c.start()));
     },
     setLeader(leading) {

@@ -1,8 +1,8 @@
 /**
  * Git credentials: read from a Kubernetes Secret (Flux's key names), and handed to one git command without
  * leaking — never in argv (visible in `ps`), never in the URL, never in a message. HTTP credentials travel as
- * an `http.<url>.extraHeader` set through GIT_CONFIG_COUNT in the environment (scoped to the repository's
- * server, so a redirect to another host does not receive it); SSH keys and known_hosts are files in a private temp
+ * an `http.extraHeader` set through GIT_CONFIG_COUNT in the environment, and then redirects are not followed
+ * (git would send the header to the redirect's host); SSH keys and known_hosts are files in a private temp
  * folder that the caller deletes after the command.
  */
 import { writeFile } from 'node:fs/promises';
@@ -134,7 +134,7 @@ export interface AuthPlan {
 
 /**
  * How credentials reach git for `url` over `transport`: HTTP basic auth or a bearer token as an
- * Authorization header scoped to the URL's server; for ssh, the key and known_hosts files. Credentials that do not
+ * Authorization header, with redirects refused; for ssh, the key and known_hosts files. Credentials that do not
  * apply to the transport (a token for ssh, anything for git:// or file://) are ignored. Pure. Throws
  * StalledError('InvalidCredentials') when ssh has no known_hosts (a server that is not pinned is never
  * trusted).
@@ -160,17 +160,15 @@ export function authPlan(transport: Transport, url: string, credentials: GitCred
     if (creds.password !== undefined) secrets.push(creds.password);
   }
   if (header === undefined) return { config: [], secrets };
-  return { config: [[`http.${origin(url)}.extraHeader`, `Authorization: ${header}`]], secrets };
-}
-
-/**
- * `scheme://host[:port]/` of an http(s) URL, without userinfo: the header goes to every path of that server
- * (a redirect from `/app` to `/app.git` keeps working) and to no other server (a redirect elsewhere does not
- * receive it; git matches `http.<url>.*` on scheme, host and port).
- */
-function origin(url: string): string {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)/i.exec(scrubUrl(url));
-  return m ? `${m[1]!}${m[2]!}/` : scrubUrl(url);
+  return {
+    config: [
+      ['http.extraHeader', `Authorization: ${header}`],
+      // git sends extra headers along a redirect, to whichever host it points at (even with the header scoped
+      // by `http.<url>.extraHeader`): with credentials, a redirect is an error instead.
+      ['http.followRedirects', 'false'],
+    ],
+    secrets,
+  };
 }
 
 /** Lines of a private key long enough to be key material (not the BEGIN/END markers). */

@@ -2,6 +2,7 @@
 // functions it relies on. The real servers (git://, smart HTTP, SSH) are in test/integration/git-source.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -149,16 +150,22 @@ describe('transportOf', () => {
 });
 
 describe('authPlan', () => {
-  it('basic auth: one header scoped to the server, the base64 and password as secrets', () => {
+  it('basic auth: one header, no redirects; the base64 and password as secrets', () => {
     assert.deepEqual(authPlan('http', 'https://u@Git.example.com:8443/a/b.git', { username: 'bot', password: 'pw' }), {
-      config: [['http.https://Git.example.com:8443/.extraHeader', `Authorization: Basic ${b64('bot:pw')}`]],
+      config: [
+        ['http.extraHeader', `Authorization: Basic ${b64('bot:pw')}`],
+        ['http.followRedirects', 'false'],
+      ],
       secrets: [b64('bot:pw'), 'pw'],
     });
   });
 
   it('bearer token', () => {
     assert.deepEqual(authPlan('http', 'http://h/a', { bearerToken: 'tok' }), {
-      config: [['http.http://h/.extraHeader', 'Authorization: Bearer tok']],
+      config: [
+        ['http.extraHeader', 'Authorization: Bearer tok'],
+        ['http.followRedirects', 'false'],
+      ],
       secrets: ['tok'],
     });
   });
@@ -289,6 +296,36 @@ describe('GitSource on file:// repositories', () => {
         'GitUnreachable',
         `cannot reach ${silentUrl} (revision main): git ls-remote timed out after 300 ms`,
       );
+    });
+  });
+
+  describe('HTTP credentials', () => {
+    it('are never sent along a redirect: with credentials a redirect is RepositoryMoved', async (t) => {
+      const seen: Array<{ server: string; url: string; authorization: string | undefined }> = [];
+      const listen = async (name: string, answer: (res: ServerResponse) => void): Promise<number> => {
+        const server = createHttpServer((req, res) => {
+          seen.push({ server: name, url: req.url ?? '', authorization: req.headers.authorization });
+          answer(res);
+        });
+        await new Promise<void>((resolve) => server.listen(0, name === 'other' ? '127.0.0.2' : '127.0.0.1', resolve));
+        t.after(() => server.close());
+        return (server.address() as { port: number }).port;
+      };
+      const other = await listen('other', (res) => res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="x"' }).end());
+      const origin = await listen('origin', (res) => res.writeHead(302, { Location: `http://127.0.0.2:${other}/moved.git/info/refs?service=git-upload-pack` }).end());
+      const repoUrl = `http://127.0.0.1:${origin}/app.git`;
+      await rejects(
+        newSource().resolve(repoUrl, 'main', { bearerToken: 'tok-123' }),
+        StalledError,
+        'RepositoryMoved',
+        `repository ${repoUrl} (revision main) redirects elsewhere, where credentials are not sent: use the URL it redirects to: ` +
+          `fatal: unable to access '${repoUrl}/': The requested URL returned error: 302`,
+      );
+      assert.deepEqual(seen, [{ server: 'origin', url: '/app.git/info/refs?service=git-upload-pack', authorization: 'Bearer tok-123' }]);
+      // Without credentials, a redirect is followed.
+      seen.length = 0;
+      await rejects(newSource().resolve(repoUrl, 'main'), TransientError, 'GitAuthFailed', `authentication to ${repoUrl} (revision main) failed: fatal: Authentication failed for 'http://127.0.0.2:${other}/moved.git/'`);
+      assert.deepEqual(seen.slice(0, 2).map((r) => [r.server, r.authorization]), [['origin', undefined], ['other', undefined]]);
     });
   });
 

@@ -13,7 +13,8 @@
  * - `home/`: HOME of every git run. Nothing of the machine's or the user's git or ssh configuration applies.
  *
  * Errors (shared/errors.ts) name the scrubbed URL and the revision, never credentials:
- * StalledError RevisionNotFound, RepositoryNotFound, InvalidRepoURL, InvalidCredentials; TransientError
+ * StalledError RevisionNotFound, RepositoryNotFound, RepositoryMoved (a redirect, with credentials), InvalidRepoURL,
+ * InvalidCredentials; TransientError
  * GitUnreachable (also timeouts), GitAuthFailed, GitFailed (anything else git reports).
  */
 import { spawn } from 'node:child_process';
@@ -378,13 +379,42 @@ function commitNotFound(context: FailureContext): StalledError {
   return new StalledError('RevisionNotFound', `commit ${context.revision} not found in ${context.url}`);
 }
 
-const AUTH_FAILED =
-  /Authentication failed|could not read (Username|Password)|terminal prompts disabled|HTTP Basic: Access denied|returned error: 40[13]|Permission denied \(|Host key verification failed|host key is known|HOST IDENTIFICATION HAS CHANGED|Too many authentication failures/i;
-const REPO_NOT_FOUND = /repository '.*' not found|does not appear to be a git repository|not exported|Repository not found|returned error: 404/i;
-const UNREACHABLE =
-  /Could not resolve host|Connection refused|Connection timed out|Connection reset|Connection closed|No route to host|Network is unreachable|unable to connect|Failed to connect|unable to access|remote end hung up|early EOF|Operation timed out|kex_exchange_identification|connect to host/i;
+/**
+ * What a failed git run means, tried in this order; each kind's patterns are tried in order too, so the line
+ * quoted is the most telling one (ssh prints a banner before "Host key verification failed.").
+ */
+const FAILURE_KINDS = [
+  {
+    make: (where: string, line: string): Error => new TransientError('GitAuthFailed', `authentication to ${where} failed: ${line}`),
+    patterns: [
+      /Host key verification failed/,
+      /Permission denied \(/,
+      /Authentication failed/i,
+      /could not read (Username|Password)/,
+      /HTTP Basic: Access denied|returned error: 40[13]|Too many authentication failures/,
+    ],
+  },
+  {
+    make: (where: string, line: string): Error => new StalledError('RepositoryNotFound', `repository ${where} not found: ${line}`),
+    patterns: [/repository '.*' not found|does not appear to be a git repository|not exported|Repository not found|returned error: 404/i],
+  },
+  {
+    // Only with credentials: redirects are not followed then (see git-credentials.ts).
+    make: (where: string, line: string): Error =>
+      new StalledError('RepositoryMoved', `repository ${where} redirects elsewhere, where credentials are not sent: use the URL it redirects to: ${line}`),
+    patterns: [/returned error: 30\d/],
+  },
+  {
+    make: (where: string, line: string): Error => new TransientError('GitUnreachable', `cannot reach ${where}: ${line}`),
+    patterns: [
+      /unable to access|Could not resolve host|unable to connect|connect to host|Failed to connect/i,
+      /Connection (refused|timed out|reset|closed)|No route to host|Network is unreachable|Operation timed out|kex_exchange_identification/i,
+      /remote end hung up|early EOF/,
+    ],
+  },
+] as const;
 
-/** The typed error for a failed git run: which kind, from git's stderr; message with one redacted stderr line. */
+/** The typed error for a failed git run: its kind from git's stderr, its message quoting one redacted line. */
 function failure(run: GitRun, context: FailureContext, timeoutMs: number): Error {
   const where = `${context.url} (revision ${context.revision})`;
   if (run.timedOut) return new TransientError('GitUnreachable', `cannot reach ${where}: git ${context.op} timed out after ${timeoutMs} ms`);
@@ -392,14 +422,17 @@ function failure(run: GitRun, context: FailureContext, timeoutMs: number): Error
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter(Boolean);
-  const pick = (pattern: RegExp): string | undefined => lines.find((l) => pattern.test(l));
-  const fallback = [...lines].reverse().find((l) => /^(fatal|error):/.test(l)) ?? lines.at(-1) ?? `exit code ${run.code}`;
-  const detail = (line: string | undefined): string => (line ?? fallback).slice(0, 300);
-  let line: string | undefined;
-  if ((line = pick(AUTH_FAILED))) return new TransientError('GitAuthFailed', `authentication to ${where} failed: ${detail(line)}`);
-  if ((line = pick(REPO_NOT_FOUND))) return new StalledError('RepositoryNotFound', `repository ${where} not found: ${detail(line)}`);
-  if ((line = pick(UNREACHABLE))) return new TransientError('GitUnreachable', `cannot reach ${where}: ${detail(line)}`);
-  return new TransientError('GitFailed', `git ${context.op} ${where} failed: ${detail(undefined)}`);
+  // A line ending in ':' goes on in the next ("unable to connect to host:" / "host[0: ip]: errno=…").
+  const quote = (i: number): string => (lines[i]!.endsWith(':') && i + 1 < lines.length ? `${lines[i]!} ${lines[i + 1]!}` : lines[i]!).slice(0, 300);
+  for (const kind of FAILURE_KINDS) {
+    for (const pattern of kind.patterns) {
+      const i = lines.findIndex((l) => pattern.test(l));
+      if (i >= 0) return kind.make(where, quote(i));
+    }
+  }
+  const last = lines.findLastIndex((l) => /^(fatal|error):/.test(l));
+  const detail = last >= 0 ? quote(last) : lines.length ? quote(lines.length - 1) : `exit code ${run.code}`;
+  return new TransientError('GitFailed', `git ${context.op} ${where} failed: ${detail}`);
 }
 
 /**

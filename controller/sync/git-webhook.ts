@@ -73,14 +73,14 @@ export function parsePushEvent(headers: IncomingHttpHeaders, rawBody: Buffer, se
  * authentic event that is not a push. Refusals are parsePushEvent's HttpErrors, logged at warn without the
  * signature; what `onPush` throws becomes the server's 500.
  */
-export function gitHookRoute(options: { secret: () => string | undefined; onPush: (event: PushEvent) => number; log: Logger }): Record<string, RouteHandler> {
+export function gitHookRoute(options: { secret: () => Promise<string | undefined> | string | undefined; onPush: (event: PushEvent) => number; log: Logger }): Record<string, RouteHandler> {
   const { log } = options;
   return {
     'POST /hooks/git': async (req: IncomingMessage, res: ServerResponse) => {
       const body = await readBody(req);
       let event: PushEvent | null;
       try {
-        event = parsePushEvent(req.headers, body, options.secret());
+        event = parsePushEvent(req.headers, body, await options.secret());
       } catch (err) {
         if (err instanceof HttpError) log.warn('git webhook refused', { status: err.status, reason: err.message, remote: req.socket.remoteAddress });
         throw err;
