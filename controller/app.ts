@@ -11,7 +11,7 @@ import { sealingRoutes } from './keys/http-routes.js';
 import { KEY_LABELS } from './keys/key-names.js';
 import { keyObserver } from './keys/key-observer.js';
 import { apiStatus } from './runtime/api-errors.js';
-import { loadKubeConfig } from './runtime/kube-config.js';
+import { loadKubeConfig, shareAgent } from './runtime/kube-config.js';
 import { isRequestTimeout, requestTimeout } from './runtime/request-timeout.js';
 import { createEventRecorder } from './runtime/events.js';
 import { sendText, startHttpServer, type RunningHttpServer } from './runtime/http-server.js';
@@ -49,8 +49,11 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
   if (config.watchBitnami) {
     await checkCrd(kc, 'sealedsecrets.bitnami.com', 'install Sealed Secrets\' CRD, or run without --watch-bitnami', 'controller/deploy/rbac-bitnami.yaml');
   }
-  if (config.syncEngine) {
-    await checkCrd(kc, 'applications.sigil.dev', 'kubectl apply -k controller/deploy, or run with --no-sync-engine', 'controller/deploy/rbac-sync.yaml');
+  // The sync engine acts as its own ServiceAccount (impersonated): the rights to apply anything are that
+  // account's, and the controller's own stay least-privilege.
+  const syncKc = config.syncEngine ? syncKubeConfig(kc, config) : undefined;
+  if (syncKc) {
+    await checkCrd(syncKc, 'applications.sigil.dev', 'kubectl apply -k controller/deploy, or run with --no-sync-engine', 'controller/deploy/rbac-sync.yaml');
   }
 
   const metrics = new MetricsRegistry();
@@ -134,9 +137,9 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
     }),
   );
   caches.push(...[...sealedSecrets.values()].flat(), ...ownedSecrets);
-  const sync: SyncEngine | undefined = config.syncEngine
+  const sync: SyncEngine | undefined = syncKc
     ? createSyncEngine({
-        kc,
+        kc: syncKc,
         watchNamespaces: config.watchNamespaces,
         workers: config.syncWorkers,
         kustomizePath: config.kustomizePath,
@@ -240,6 +243,15 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
       await Promise.all([http.close(), metricsHttp.close()]);
     },
   };
+}
+
+/** `kc`'s cluster and credentials, impersonating the sync engine's ServiceAccount. */
+function syncKubeConfig(kc: k8s.KubeConfig, config: ControllerConfig): k8s.KubeConfig {
+  const user = `system:serviceaccount:${config.namespace}:${config.syncServiceAccount}`;
+  const copy = new k8s.KubeConfig();
+  copy.loadFromOptions({ clusters: kc.clusters, contexts: kc.contexts, currentContext: kc.currentContext, users: kc.users.map((u) => (u.name === kc.getCurrentUser()?.name ? { ...u, impersonateUser: user } : u)) });
+  shareAgent(copy);
+  return copy;
 }
 
 async function checkCrd(kc: k8s.KubeConfig, name: string, fix: string, rbac: string): Promise<void> {

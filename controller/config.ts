@@ -35,6 +35,8 @@ export interface ControllerConfig {
   gitCacheDir: string;
   /** Name of the Secret (in `namespace`) whose `token` verifies `POST /hooks/git`. */
   webhookSecret: string;
+  /** ServiceAccount (in `namespace`) the sync engine impersonates for everything it reads and writes. */
+  syncServiceAccount: string;
 }
 
 /** Parses a Go-style duration (`720h`, `1h30m`, `90s`, `0`) into milliseconds. */
@@ -95,6 +97,7 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
     .addOption(opt('--sync-workers <n>', 'Applications synced in parallel', 'sync-workers').argParser(positiveInt).default(4))
     .addOption(opt('--kustomize-path <file>', 'the kustomize binary, for paths holding a kustomization.yaml', 'kustomize-path').default('kustomize'))
     .addOption(opt('--git-cache-dir <dir>', 'where Git repositories and checkouts are kept', 'git-cache-dir').default(join(tmpdir(), 'sigil-git')))
+    .addOption(opt('--sync-service-account <name>', 'ServiceAccount in --namespace whose rights the sync engine uses (impersonated)', 'sync-service-account').default('sigil-sync'))
     .addOption(opt('--webhook-secret <name>', 'Secret in --namespace whose `token` verifies POST /hooks/git', 'webhook-secret').default('sigil-webhook'))
     .action(async (flags: Record<string, unknown>, command: Command) => {
       // commander turns a boolean flag on when its variable is set at all, whatever the value
@@ -130,6 +133,7 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
         kustomizePath: flags.kustomizePath as string,
         gitCacheDir: flags.gitCacheDir as string,
         webhookSecret: flags.webhookSecret as string,
+        syncServiceAccount: flags.syncServiceAccount as string,
       });
     });
 }

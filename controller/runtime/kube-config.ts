@@ -26,3 +26,4 @@ export function shareAgent(kc: k8s.KubeConfig): void {
   let agent: Agent | undefined;
   target.createAgent = (cluster, options) => (agent ??= build(cluster, { ...options, keepAlive: true }));
 }
+

@@ -31,7 +31,8 @@ export class KubeRestError extends Error {
  * Secret or a SealedSecret that value is plaintext or ciphertext, so it never reaches a message.
  */
 export function withoutValues(message: string): string {
-  return message.replace(/Invalid value: (?:"(?:[^"\\]|\\.)*"|[^:\s]+):/g, 'Invalid value:');
+  // A quoted value may also end the message or a list item (no detail after it): it goes too, whole.
+  return message.replace(/Invalid value: (?:"(?:[^"\\]|\\.)*"(?::|(?=[,\]]|$))|[^:\s]+:)/g, 'Invalid value:');
 }
 
 /** One request's parts. */

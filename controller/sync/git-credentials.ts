@@ -134,8 +134,8 @@ export interface AuthPlan {
 
 /**
  * How credentials reach git for `url` over `transport`: HTTP basic auth or a bearer token as an
- * Authorization header, with redirects refused; for ssh, the key and known_hosts files. Credentials that do not
- * apply to the transport (a token for ssh, anything for git:// or file://) are ignored. Pure. Throws
+ * Authorization header, with redirects refused; for ssh, the key and known_hosts files. Credentials that do
+ * not apply to the transport (a token for ssh, anything for git:// or file://) are ignored. Pure. Throws
  * StalledError('InvalidCredentials') when ssh has no known_hosts (a server that is not pinned is never
  * trusted).
  */

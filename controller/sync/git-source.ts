@@ -13,9 +13,9 @@
  * - `home/`: HOME of every git run. Nothing of the machine's or the user's git or ssh configuration applies.
  *
  * Errors (shared/errors.ts) name the scrubbed URL and the revision, never credentials:
- * StalledError RevisionNotFound, RepositoryNotFound, RepositoryMoved (a redirect, with credentials), InvalidRepoURL,
- * InvalidCredentials; TransientError
- * GitUnreachable (also timeouts), GitAuthFailed, GitFailed (anything else git reports).
+ * - StalledError: RevisionNotFound, RepositoryNotFound, RepositoryMoved (a redirect while credentials are set),
+ *   InvalidRepoURL, InvalidCredentials;
+ * - TransientError: GitUnreachable (also timeouts), GitAuthFailed, GitFailed (anything else git reports).
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -69,6 +69,13 @@ export function normalizeRepoUrl(url: string): string {
   }
   path = path.replace(/\/+$/, '').replace(/\.git$/, '').replace(/\/+$/, '').replace(/^\/+/, '');
   return `${host}/${path}`;
+}
+
+/** A repository to talk to, and how. */
+interface Remote {
+  url: string;
+  transport: Transport;
+  credentials: GitCredentials | undefined;
 }
 
 /** What one git run ended with. */
@@ -127,7 +134,7 @@ export class GitSource {
     const context = { op: 'ls-remote', url: scrubUrl(repoURL), revision, secrets: plan.secrets };
     await this.prepare();
     const started = Date.now();
-    const run = await this.git(['ls-remote', '--', repoURL, ...patterns], { transport, url: repoURL, credentials });
+    const run = await this.git(['ls-remote', '--', repoURL, ...patterns], { remote: { url: repoURL, transport, credentials } });
     if (run.code !== 0) throw failure(run, context, this.timeoutMs);
     const refs = new Map<string, string>();
     for (const line of run.stdout.split('\n')) {
@@ -214,24 +221,18 @@ export class GitSource {
       if (!(await exists(bare))) await this.gitOk(['init', '--quiet', '--bare', '--template=', bare], { ...context, op: 'init' });
       const ref = `refs/sigil/${commit}`;
       const present = await this.git(['--git-dir', bare, 'rev-parse', '--verify', '--quiet', ref], {});
-      if (present.code !== 0) await this.fetch(bare, repoURL, commit, { transport, credentials, context });
+      if (present.code !== 0) await this.fetch(bare, { url: repoURL, transport, credentials }, commit, context);
       await this.build(bare, commit, dir, context);
       return dir;
     });
   }
 
-  private async fetch(
-    bare: string,
-    repoURL: string,
-    commit: string,
-    how: { transport: Transport; credentials: GitCredentials | undefined; context: FailureContext },
-  ): Promise<void> {
-    const { context } = how;
+  private async fetch(bare: string, remote: Remote, commit: string, context: FailureContext): Promise<void> {
     const ref = `refs/sigil/${commit}`;
     const fetchArgs = ['--git-dir', bare, 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules'];
     const started = Date.now();
     this.fetches++;
-    const run = await this.git([...fetchArgs, '--depth=1', '--', repoURL, `+${commit}:${ref}`], { ...how, url: repoURL });
+    const run = await this.git([...fetchArgs, '--depth=1', '--', remote.url, `+${commit}:${ref}`], { remote });
     if (run.code === 0) {
       this.log.info('git commit fetched', { repo: context.url, commit, ms: Date.now() - started });
       return;
@@ -242,10 +243,8 @@ export class GitSource {
     // The server only hands out its refs' tips (protocol v0): take the history of every branch and tag.
     this.log.info('git server refuses a fetch by sha; fetching all branch and tag history', { repo: context.url, commit });
     this.fetches++;
-    const all = await this.git([...fetchArgs, ALL_HISTORY, '--', repoURL, '+refs/heads/*:refs/sigil-all/heads/*', '+refs/tags/*:refs/sigil-all/tags/*'], {
-      ...how,
-      url: repoURL,
-    });
+    const everything = ['+refs/heads/*:refs/sigil-all/heads/*', '+refs/tags/*:refs/sigil-all/tags/*'];
+    const all = await this.git([...fetchArgs, ALL_HISTORY, '--', remote.url, ...everything], { remote });
     if (all.code !== 0) throw failure(all, context, this.timeoutMs);
     const found = await this.git(['--git-dir', bare, 'rev-parse', '--verify', '--quiet', `${commit}^{commit}`], {});
     if (found.code !== 0) throw commitNotFound(context);
@@ -275,15 +274,13 @@ export class GitSource {
   }
 
   /**
-   * Runs git with an environment isolated from the machine, the credentials of `options` (a private temp
-   * folder for ssh files, removed afterwards), in a process group of its own that is killed as a whole on
+   * Runs git with an environment isolated from the machine, the credentials of `options.remote` (a private
+   * temp folder for ssh files, removed afterwards), in a process group of its own that is killed as a whole on
    * timeout. Never rejects for git's own failures: the exit code is in the result.
    */
-  private async git(
-    args: readonly string[],
-    options: { transport?: Transport; url?: string; credentials?: GitCredentials; env?: Record<string, string> },
-  ): Promise<GitRun> {
-    const plan = options.transport && options.url !== undefined ? authPlan(options.transport, options.url, options.credentials) : undefined;
+  private async git(args: readonly string[], options: { remote?: Remote; env?: Record<string, string> }): Promise<GitRun> {
+    const { remote } = options;
+    const plan = remote ? authPlan(remote.transport, remote.url, remote.credentials) : undefined;
     const secretDir = plan?.ssh ? await mkdtemp(join(this.cacheDir, 'tmp', 'cred-')) : undefined;
     try {
       const sshEnv = plan && secretDir ? await writeSshFiles(plan, secretDir) : {};

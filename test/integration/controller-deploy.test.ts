@@ -21,7 +21,12 @@ const CAN: [verb: string, resource: string, scope: string, answer: 'yes' | 'no']
   ['get', 'customresourcedefinitions.apiextensions.k8s.io/sealedsecrets.sigil.dev', '', 'yes'],
   ...['get', 'create', 'update'].map((v): [string, string, string, 'yes'] => [v, 'configmaps', 'sigil-system', 'yes']),
   ...['get', 'create', 'update'].map((v): [string, string, string, 'yes'] => [v, 'leases.coordination.k8s.io', 'sigil-system', 'yes']),
+  // The sync engine's account, and only that one, may be impersonated (controller/deploy/rbac-sync.yaml).
+  ['impersonate', 'serviceaccounts/sigil-sync', 'sigil-system', 'yes'],
   // What it must not do.
+  ['impersonate', 'serviceaccounts/default', 'sigil-system', 'no'],
+  ['impersonate', 'serviceaccounts/sigil-controller', 'sigil-system', 'no'],
+  ['impersonate', 'serviceaccounts', 'prod', 'no'],
   ...['create', 'update', 'patch', 'delete'].map((v): [string, string, string, 'no'] => [v, 'sealedsecrets.sigil.dev', '-A', 'no']),
   ['update', 'sealedsecrets.sigil.dev --subresource=status', '-A', 'no'],
   ['patch', 'secrets', '-A', 'no'],
@@ -56,7 +61,7 @@ const CLUSTER_RULES = [
   'secrets [] [get list watch create update delete]',
 ];
 const EXTRA_RULES: Record<string, string[]> = {
-  'sigil-system': [...CLUSTER_RULES, 'configmaps [] [get create update]', 'leases.coordination.k8s.io [] [get create update]'].sort(),
+  'sigil-system': [...CLUSTER_RULES, 'configmaps [] [get create update]', 'leases.coordination.k8s.io [] [get create update]', 'serviceaccounts [sigil-sync] [impersonate]'].sort(),
   prod: CLUSTER_RULES,
 };
 
@@ -87,21 +92,27 @@ describe('controller/deploy', () => {
     await cp?.stop();
   });
 
-  it('kubectl apply -k creates exactly the namespace, CRD, RBAC, Deployment and Services', () => {
+  it('kubectl apply -k creates exactly the namespace, CRDs, RBAC, Deployment and Services', () => {
     assert.deepEqual([applied.code, applied.stderr], [0, '']);
     assert.deepEqual(applied.stdout.split('\n').filter(Boolean).sort(), [
       'clusterrole.rbac.authorization.k8s.io/sigil-controller created',
+      'clusterrole.rbac.authorization.k8s.io/sigil-sync created',
       'clusterrolebinding.rbac.authorization.k8s.io/sigil-controller created',
+      'clusterrolebinding.rbac.authorization.k8s.io/sigil-sync created',
+      'customresourcedefinition.apiextensions.k8s.io/applications.sigil.dev created',
       'customresourcedefinition.apiextensions.k8s.io/sealedsecrets.sigil.dev created',
       'deployment.apps/sigil-controller created',
       'namespace/sigil-system created',
       'role.rbac.authorization.k8s.io/sigil-controller created',
       'role.rbac.authorization.k8s.io/sigil-sealing-cert-reader created',
+      'role.rbac.authorization.k8s.io/sigil-sync-impersonator created',
       'rolebinding.rbac.authorization.k8s.io/sigil-controller created',
       'rolebinding.rbac.authorization.k8s.io/sigil-sealing-cert-reader created',
+      'rolebinding.rbac.authorization.k8s.io/sigil-sync-impersonator created',
       'service/sigil-controller created',
       'service/sigil-controller-metrics created',
       'serviceaccount/sigil-controller created',
+      'serviceaccount/sigil-sync created',
     ]);
   });
 
@@ -134,6 +145,19 @@ describe('controller/deploy', () => {
       assert.deepEqual(rules(SA, namespace).filter((r) => !everyone.has(r)).sort(), EXTRA_RULES[namespace]);
     });
   }
+
+  it('the sync engine\'s account may apply, read and delete any kind, and may not impersonate, bind, escalate or update', () => {
+    const as = '--as=system:serviceaccount:sigil-system:sigil-sync';
+    const can = (...args: string[]): string => kubectl.result(['auth', 'can-i', ...args, as]).stdout.trim();
+    assert.deepEqual(
+      [can('patch', 'deployments.apps', '-n', 'prod'), can('create', 'configmaps', '-n', 'prod'), can('delete', 'widgets.example.com', '-A'), can('list', 'secrets', '-A'), can('watch', 'applications.sigil.dev', '-A')],
+      ['yes', 'yes', 'yes', 'yes', 'yes'],
+    );
+    assert.deepEqual(
+      [can('impersonate', 'serviceaccounts', '-A'), can('bind', 'clusterroles.rbac.authorization.k8s.io'), can('escalate', 'clusterroles.rbac.authorization.k8s.io'), can('update', 'secrets', '-A')],
+      ['no', 'no', 'no', 'no'],
+    );
+  });
 
   it('any authenticated user may read the sealing certificate ConfigMap, and nothing else there', () => {
     const as = '--as=system:serviceaccount:prod:app';

@@ -139,6 +139,36 @@ spec:
     assert.deepEqual(cm('fresh', 'inside'), { a: 'b' });
   });
 
+  it('renders a path holding a kustomization.yaml with kustomize', async () => {
+    await env.git.createRepo('kust');
+    const sha = await env.git.commitFiles('kust', {
+      'overlay/kustomization.yaml': 'namePrefix: prod-\ncommonLabels: {team: shop}\nresources: [cm.yaml]\n',
+      'overlay/cm.yaml': configMapYaml('settings', { from: 'kustomize' }),
+    }, 'kustomize');
+    env.kubectl.apply(applicationYaml({ name: 'kust', repoURL: env.git.daemonUrl('kust'), path: 'overlay', destinationNamespace: 'prod' }));
+    await env.waitForStatus('sigil-apps', 'kust', 'kust synced', (st) => st.lastAppliedRevision === sha);
+    assert.deepEqual(cm('prod', 'prod-settings'), { from: 'kustomize' });
+    assert.equal(env.kubectl('-n', 'prod', 'get', 'configmap', 'prod-settings', '-o', 'jsonpath={.metadata.labels.team}'), 'shop');
+  });
+
+  it('applies sync waves in order and waits for each to be healthy', async () => {
+    await env.git.createRepo('waves');
+    const sha = await env.git.commitFiles('waves', {
+      'first.yaml': configMapYaml('wave-first', { n: '1' }, { annotations: { 'sigil.dev/sync-wave': '-1' } }),
+      // No nodes run here, so this Deployment never becomes available: the wave after it must wait.
+      'web.yaml': DEPLOYMENT.replace('name: web', 'name: wave-web\n  annotations: {sigil.dev/sync-wave: "0"}'),
+      'last.yaml': configMapYaml('wave-last', { n: '3' }, { annotations: { 'sigil.dev/sync-wave': '1' } }),
+    }, 'waves');
+    env.kubectl.apply(applicationYaml({ name: 'waves', repoURL: env.git.daemonUrl('waves'), destinationNamespace: 'prod' }));
+    const s = await env.waitForStatus('sigil-apps', 'waves', 'waiting on wave 0', (st) => readyOf(st).reason === 'WaveProgressing');
+    assert.match(readyOf(s).message ?? '', /^wave 0 is not healthy yet: Deployment\.apps prod\/wave-web is Progressing \(.+\)$/);
+    assert.equal(s.conditions?.find((c) => c.type === 'Reconciling')?.status, 'True');
+    assert.notEqual(s.lastAppliedRevision, sha);
+    assert.deepEqual(cm('prod', 'wave-first'), { n: '1' });
+    assert.ok(exists(['-n', 'prod', 'deployment', 'wave-web']));
+    assert.equal(cm('prod', 'wave-last'), undefined);
+  });
+
   it('heals drift with selfHeal, and reports it without', async () => {
     env.kubectl('-n', 'prod', 'patch', 'configmap', 'settings', '--type=merge', '-p', '{"data":{"mode":"hacked"}}');
     await env.waitForStatus('sigil-apps', 'shop', 'healed', () => cm('prod', 'settings')?.mode === 'green', 20_000);
