@@ -11,7 +11,7 @@ import { sealingRoutes } from './keys/http-routes.js';
 import { KEY_LABELS } from './keys/key-names.js';
 import { keyObserver } from './keys/key-observer.js';
 import { apiStatus } from './runtime/api-errors.js';
-import { loadKubeConfig, shareAgent } from './runtime/kube-config.js';
+import { loadKubeConfig } from './runtime/kube-config.js';
 import { isRequestTimeout, requestTimeout } from './runtime/request-timeout.js';
 import { createEventRecorder } from './runtime/events.js';
 import { sendText, startHttpServer, type RunningHttpServer } from './runtime/http-server.js';
@@ -21,6 +21,7 @@ import type { Logger } from './runtime/logger.js';
 import { collectDefault, MetricsRegistry } from './runtime/metrics.js';
 import { WorkQueue } from './runtime/work-queue.js';
 import { createSyncEngine, type SyncEngine } from './sync/engine.js';
+import { impersonating } from './sync/targets.js';
 import { unsealObserver } from './unseal/observer.js';
 import { OWNER_LABEL } from './unseal/secret-plan.js';
 import { createUnsealer, queueKey, SEALED_SECRET_APIS, type SealedSecretApiName, type SealedSecretResource } from './unseal/unsealer.js';
@@ -51,7 +52,7 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
   }
   // The sync engine acts as its own ServiceAccount (impersonated): the rights to apply anything are that
   // account's, and the controller's own stay least-privilege.
-  const syncKc = config.syncEngine ? syncKubeConfig(kc, config) : undefined;
+  const syncKc = config.syncEngine ? impersonating(kc, `system:serviceaccount:${config.namespace}:${config.syncServiceAccount}`) : undefined;
   if (syncKc) {
     await checkCrd(syncKc, 'applications.sigil.dev', 'kubectl apply -k controller/deploy, or run with --no-sync-engine', 'controller/deploy/rbac-sync.yaml');
   }
@@ -140,6 +141,9 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
   const sync: SyncEngine | undefined = syncKc
     ? createSyncEngine({
         kc: syncKc,
+        controllerKc: kc,
+        defaultServiceAccount: config.defaultServiceAccount,
+        crossNamespaceRefs: config.crossNamespaceRefs,
         watchNamespaces: config.watchNamespaces,
         workers: config.syncWorkers,
         kustomizePath: config.kustomizePath,
@@ -207,7 +211,9 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
     : undefined;
   if (!election) lead();
 
+  const gitFetches = metrics.gauge('sigil_git_fetches', 'Git fetches run by the sync engine since start (a commit is fetched once for every Application).');
   metrics.onRender(() => {
+    if (sync) gitFetches.set({}, sync.fetchCount());
     keysLoaded.set({ state: 'usable' }, keys.ring().usable().length);
     queueDepth.set({}, queue?.depth() ?? 0);
   });
@@ -243,15 +249,6 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
       await Promise.all([http.close(), metricsHttp.close()]);
     },
   };
-}
-
-/** `kc`'s cluster and credentials, impersonating the sync engine's ServiceAccount. */
-function syncKubeConfig(kc: k8s.KubeConfig, config: ControllerConfig): k8s.KubeConfig {
-  const user = `system:serviceaccount:${config.namespace}:${config.syncServiceAccount}`;
-  const copy = new k8s.KubeConfig();
-  copy.loadFromOptions({ clusters: kc.clusters, contexts: kc.contexts, currentContext: kc.currentContext, users: kc.users.map((u) => (u.name === kc.getCurrentUser()?.name ? { ...u, impersonateUser: user } : u)) });
-  shareAgent(copy);
-  return copy;
 }
 
 async function checkCrd(kc: k8s.KubeConfig, name: string, fix: string, rbac: string): Promise<void> {

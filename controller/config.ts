@@ -37,6 +37,10 @@ export interface ControllerConfig {
   webhookSecret: string;
   /** ServiceAccount (in `namespace`) the sync engine impersonates for everything it reads and writes. */
   syncServiceAccount: string;
+  /** Impersonated (in the Application's namespace) for Applications that name no serviceAccountName. */
+  defaultServiceAccount?: string;
+  /** False: Secret references outside the Application's namespace are refused. */
+  crossNamespaceRefs: boolean;
 }
 
 /** Parses a Go-style duration (`720h`, `1h30m`, `90s`, `0`) into milliseconds. */
@@ -98,6 +102,8 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
     .addOption(opt('--kustomize-path <file>', 'the kustomize binary, for paths holding a kustomization.yaml', 'kustomize-path').default('kustomize'))
     .addOption(opt('--git-cache-dir <dir>', 'where Git repositories and checkouts are kept', 'git-cache-dir').default(join(tmpdir(), 'sigil-git')))
     .addOption(opt('--sync-service-account <name>', 'ServiceAccount in --namespace whose rights the sync engine uses (impersonated)', 'sync-service-account').default('sigil-sync'))
+    .addOption(opt('--default-service-account <name>', 'ServiceAccount impersonated, in their own namespace, for Applications that name none', 'default-service-account'))
+    .addOption(opt('--no-cross-namespace-refs', 'refuse Applications that name Secrets outside their own namespace', 'cross-namespace-refs'))
     .addOption(opt('--webhook-secret <name>', 'Secret in --namespace whose `token` verifies POST /hooks/git', 'webhook-secret').default('sigil-webhook'))
     .action(async (flags: Record<string, unknown>, command: Command) => {
       // commander turns a boolean flag on when its variable is set at all, whatever the value
@@ -134,6 +140,8 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
         gitCacheDir: flags.gitCacheDir as string,
         webhookSecret: flags.webhookSecret as string,
         syncServiceAccount: flags.syncServiceAccount as string,
+        defaultServiceAccount: flags.defaultServiceAccount as string | undefined,
+        crossNamespaceRefs: flags.crossNamespaceRefs !== false,
       });
     });
 }

@@ -17,10 +17,26 @@ export const APP_ANNOTATIONS = {
   sync: 'sigil.dev/sync',
 } as const;
 
+/** A Secret an Application names; the namespace defaults to the Application's. */
+export interface SecretRef {
+  namespace: string;
+  name: string;
+}
+
 /** The spec, defaulted. Durations in milliseconds. */
 export interface ApplicationSpec {
-  source: { repoURL: string; targetRevision: string; path: string; secretRef?: string };
-  destination: { namespace: string };
+  source: {
+    repoURL: string;
+    targetRevision: string;
+    path: string;
+    secretRef?: SecretRef;
+    /** Only revisions whose head commit is signed by a key of this Secret are applied. */
+    verify?: { mode: 'head'; secretRef: SecretRef };
+  };
+  /** `cluster`: a remote cluster, by a Secret holding its kubeconfig; absent: the controller's own cluster. */
+  destination: { namespace: string; cluster?: { secretRef: SecretRef } };
+  /** Every read and write for this Application impersonates this ServiceAccount of its namespace. */
+  serviceAccountName?: string;
   automated?: { prune: boolean; selfHeal: boolean; allowEmpty: boolean };
   intervalMs: number;
   retry: { limit: number; durationMs: number; factor: number; maxDurationMs: number };
@@ -101,8 +117,21 @@ export function readApplicationSpec(app: ApplicationResource): ApplicationSpec {
   const rawPath = string(source.path) || '.';
   const path = rawPath.replace(/^\.(\/|$)/, '').replace(/\/$/, '');
   if (rawPath.startsWith('/') || path.split('/').includes('..')) fail('source.path', 'must be a relative path inside the repository');
-  const secretRef = record(source.secretRef);
+  const ref = (field: string, value: unknown): SecretRef | undefined => {
+    const r = record(value);
+    if (!r) return undefined;
+    const name = string(r.name) || fail(`${field}.name`, 'is missing');
+    return { namespace: string(r.namespace) || app.metadata?.namespace || 'default', name };
+  };
+  const secretRef = ref('source.secretRef', source.secretRef);
+  const verifySpec = record(source.verify);
+  if (verifySpec && verifySpec.mode !== undefined && verifySpec.mode !== 'head') fail('source.verify.mode', `must be head, not ${JSON.stringify(verifySpec.mode)}`);
+  const verifyRef = verifySpec ? (ref('source.verify.secretRef', verifySpec.secretRef) ?? fail('source.verify.secretRef', 'is missing')) : undefined;
   const destination = record(spec.destination) ?? {};
+  const clusterSpec = record(destination.cluster);
+  const clusterRef = clusterSpec ? (ref('destination.cluster.secretRef', clusterSpec.secretRef) ?? fail('destination.cluster.secretRef', 'is missing')) : undefined;
+  const serviceAccountName = string(spec.serviceAccountName);
+  if (serviceAccountName && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(serviceAccountName)) fail('serviceAccountName', 'is not a valid ServiceAccount name');
   const policy = record(spec.syncPolicy) ?? {};
   const automated = record(policy.automated);
   const retry = record(policy.retry) ?? {};
@@ -121,9 +150,11 @@ export function readApplicationSpec(app: ApplicationResource): ApplicationSpec {
       repoURL,
       targetRevision: string(source.targetRevision) || 'main',
       path,
-      ...(secretRef && string(secretRef.name) ? { secretRef: string(secretRef.name) } : {}),
+      ...(secretRef ? { secretRef } : {}),
+      ...(verifyRef ? { verify: { mode: 'head' as const, secretRef: verifyRef } } : {}),
     },
-    destination: { namespace: string(destination.namespace) || app.metadata?.namespace || 'default' },
+    destination: { namespace: string(destination.namespace) || app.metadata?.namespace || 'default', ...(clusterRef ? { cluster: { secretRef: clusterRef } } : {}) },
+    ...(serviceAccountName ? { serviceAccountName } : {}),
     ...(automated ? { automated: { prune: automated.prune === true, selfHeal: automated.selfHeal === true, allowEmpty: automated.allowEmpty === true } } : {}),
     intervalMs,
     retry: {

@@ -18,8 +18,9 @@ import type { PlannedObject } from './plan.js';
 const ESTABLISH_TIMEOUT_MS = 30_000;
 /** When a wave is not healthy yet, look again after this long. */
 export const WAVE_RECHECK_MS = 5_000;
-/** Requests in flight at once for one Application's dry-runs. */
+/** Requests in flight at once for one Application's dry-runs, and for its writes of one kind. */
 const DRY_RUN_CONCURRENCY = 8;
+const WRITE_CONCURRENCY = 8;
 
 /** What the apply wrote: every object's live resourceVersion after the apply, by `describeObject`. */
 export type AppliedVersions = Map<string, string>;
@@ -46,9 +47,12 @@ export async function applyRevision(planned: readonly PlannedObject[], cluster: 
   const versions: AppliedVersions = new Map();
   const waves = orderWaves(planned);
   for (const [i, wave] of waves.entries()) {
-    for (const p of wave.items) {
-      const live = await write(p, cluster);
-      versions.set(describeObject(idOf(p.object)), String((live.metadata as { resourceVersion?: string }).resourceVersion ?? ''));
+    // Kinds in their order; the objects of one kind together (order.ts keeps each kind's objects adjacent).
+    for (const run of runsOfKind(wave.items)) {
+      await inParallel(run, WRITE_CONCURRENCY, async (p) => {
+        const live = await write(p, cluster);
+        versions.set(describeObject(idOf(p.object)), String((live.metadata as { resourceVersion?: string }).resourceVersion ?? ''));
+      });
     }
     if (i === waves.length - 1) continue;
     for (const p of wave.items) {
@@ -71,25 +75,45 @@ export function apiFailure(err: unknown): string {
 
 async function dryRun(objects: readonly PlannedObject[], cluster: Cluster): Promise<void> {
   const failures: Array<{ text: string; permanent: boolean }> = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < objects.length) {
-      const p = objects[next++]!;
-      try {
-        await cluster.apply(p.object, true);
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        const permanent = typeof code === 'number' && code >= 400 && code < 500 && code !== 409 && code !== 429;
-        failures.push({ text: `${p.source}: ${describeObject(idOf(p.object))}: ${apiFailure(err)}`, permanent });
-      }
+  await inParallel(objects, DRY_RUN_CONCURRENCY, async (p) => {
+    try {
+      await cluster.apply(p.object, true);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const permanent = typeof code === 'number' && code >= 400 && code < 500 && code !== 409 && code !== 429;
+      failures.push({ text: `${p.source}: ${describeObject(idOf(p.object))}: ${apiFailure(err)}`, permanent });
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(DRY_RUN_CONCURRENCY, objects.length) }, worker));
+  });
   if (!failures.length) return;
   failures.sort((a, b) => (a.text < b.text ? -1 : 1));
   const shown = failures.slice(0, 10).map((f) => f.text).join('; ');
   const message = `dry-run refused the revision, nothing was applied: ${shown}${failures.length > 10 ? `; … and ${failures.length - 10} more` : ''}`;
   throw failures.every((f) => f.permanent) ? new StalledError('DryRunFailed', message) : new TransientError('DryRunFailed', message);
+}
+
+/** Runs `each` over `items`, at most `limit` at a time; rejects with the first failure once all settled. */
+async function inParallel<T>(items: readonly T[], limit: number, each: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await each(item).catch((err: unknown) => errors.push(err));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length) throw errors[0];
+}
+
+/** `items` cut into runs of the same kind, in order. */
+function runsOfKind(items: readonly PlannedObject[]): PlannedObject[][] {
+  const runs: PlannedObject[][] = [];
+  for (const p of items) {
+    const last = runs.at(-1);
+    if (last && last[0]!.kind === p.kind && last[0]!.apiVersion === p.apiVersion) last.push(p);
+    else runs.push([p]);
+  }
+  return runs;
 }
 
 async function write(p: PlannedObject, cluster: Cluster): Promise<KubeObject> {

@@ -14,18 +14,25 @@ import { kubeRest, type KubeRest } from '../runtime/kube-rest.js';
 import type { Logger } from '../runtime/logger.js';
 import type { MetricsRegistry } from '../runtime/metrics.js';
 import { WorkQueue } from '../runtime/work-queue.js';
-import { APPLICATION_API, type ApplicationResource, type ApplicationStatus } from './application.js';
-import { Cluster } from './cluster.js';
+import { APP_ANNOTATIONS, APPLICATION_API, type ApplicationResource, type ApplicationStatus } from './application.js';
 import { GitSource, normalizeRepoUrl, type GitCredentials } from './git-source.js';
 import { gitHookRoute } from './git-webhook.js';
-import { inventoryWatches, type InventoryWatches } from './inventory-watches.js';
+import { trustedKeysFromSecretData } from './git-verify.js';
 import { syncObserver } from './observer.js';
 import { createSyncReconciler } from './reconciler.js';
 import { renderPath, type RenderedObject } from './render.js';
+import { createTargets, type Targets } from './targets.js';
 
 /** What the engine needs from the controller's settings. */
 export interface SyncEngineOptions {
+  /** The engine's own identity (the sync ServiceAccount, impersonated). */
   kc: k8s.KubeConfig;
+  /** The controller's own credentials, which impersonate Applications' ServiceAccounts. */
+  controllerKc: k8s.KubeConfig;
+  /** `--default-service-account`. */
+  defaultServiceAccount?: string;
+  /** False under `--no-cross-namespace-refs`. */
+  crossNamespaceRefs: boolean;
   /** Empty = all namespaces. */
   watchNamespaces: string[];
   workers: number;
@@ -61,7 +68,6 @@ const WEBHOOK_TOKEN_TTL_MS = 5_000;
 export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const { kc, log } = options;
   const rest: KubeRest = kubeRest(kc);
-  const cluster = new Cluster(rest);
   const source = new GitSource({ cacheDir: options.cacheDir, log: log.child({ component: 'git' }) });
   const { group, version, plural } = APPLICATION_API;
   const namespaces = options.watchNamespaces.length ? options.watchNamespaces : [undefined];
@@ -73,23 +79,40 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       kc,
       path,
       list: () => rest.request({ method: 'GET', path }),
-      onChange: (key) => queue?.add(key),
+      onChange: (key) => {
+        if (changed(key)) queue?.add(key);
+      },
       log: log.child({ informer: 'applications' }),
     });
   });
   const findApp = (key: string): ApplicationResource | undefined => apps.map((c) => c.get(key)).find(Boolean);
+  /**
+   * Whether an Application changed in a way that needs a reconcile: new, gone, a new generation (spec), or
+   * a new refresh / sync annotation. Its own status writes do not: they would queue every Application again.
+   */
+  const seen = new Map<string, string>();
+  const changed = (key: string): boolean => {
+    const app = findApp(key);
+    const annotations = app?.metadata?.annotations ?? {};
+    const mark = app ? `${app.metadata?.uid}|${app.metadata?.generation}|${annotations[APP_ANNOTATIONS.refresh] ?? ''}|${annotations[APP_ANNOTATIONS.sync] ?? ''}` : '';
+    if (seen.get(key) === mark) return false;
+    if (app) seen.set(key, mark);
+    else seen.delete(key);
+    return true;
+  };
   const allApps = (): ApplicationResource[] => apps.flatMap((c) => c.list());
 
-  const watches: InventoryWatches = inventoryWatches({
-    kc,
-    rest,
-    cluster,
+  const targets: Targets = createTargets({
+    controllerKc: options.controllerKc,
+    engineKc: kc,
+    defaultServiceAccount: options.defaultServiceAccount,
     log,
     wake: (label) => {
       const dot = label.indexOf('.');
       if (dot > 0) queue?.add(`${label.slice(0, dot)}/${label.slice(dot + 1)}`);
     },
   });
+  const cluster = targets.engine;
 
   const resolved = new Map<string, { at: number; sha: Promise<string> }>();
   // Keyed by the credentials too: an Application shares what another fetched only once its own credentials
@@ -125,23 +148,34 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   }, GC_INTERVAL_MS);
   gcTimer.unref();
 
+  /** Verified (repo, commit, keys), so that many Applications of one commit verify it once. */
+  const verified = new Map<string, Promise<void>>();
+  const verify = (repoURL: string, commit: string, credentials: GitCredentials | undefined, keys: Record<string, string>, keysName: string): Promise<void> => {
+    const key = `${repoURL}@${commit}#${createHash('sha256').update(JSON.stringify(keys)).digest('hex')}`;
+    let done = verified.get(key);
+    if (!done) {
+      done = source.checkout(repoURL, commit, credentials).then(() => source.verifyCommit(repoURL, commit, trustedKeysFromSecretData(keys, keysName))).then(() => undefined);
+      verified.set(key, done);
+      done.catch(() => verified.delete(key));
+      if (verified.size > RENDER_CACHE) verified.delete(verified.keys().next().value!);
+    }
+    return done;
+  };
+
   const reconcile = createSyncReconciler({
     apps: { get: findApp },
-    cluster,
+    target: (app, spec) => targets.forApp(app.namespace, spec),
     resolve,
     render,
-    readSecret: async (namespace, name) => {
-      const secret = await cluster.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
-      return secret ? ((secret.data as Record<string, string> | undefined) ?? {}) : undefined;
-    },
-    live: (entry) => watches.live(entry),
-    watch: (entries) => watches.ensure(entries),
+    verify,
+    crossNamespaceRefs: options.crossNamespaceRefs,
+    // A JSON patch that replaces the whole status: a merge patch would keep fields the new status leaves out.
     patchStatus: async (app, status: ApplicationStatus) => {
       await rest.request({
         method: 'PATCH',
         path: `/apis/${group}/${version}/namespaces/${app.namespace}/${plural}/${app.name}/status`,
-        body: { status },
-        contentType: 'application/merge-patch+json',
+        body: [{ op: 'add', path: '/status', value: status }],
+        contentType: 'application/json-patch+json',
       });
     },
     requeue: (key, ms) => queue?.addAfter(key, ms),
@@ -216,7 +250,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       await queue?.shutdown();
       queue = undefined;
       for (const c of apps) c.stop();
-      watches.stop();
+      targets.stop();
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Desired state from Git, through the `git` CLI (no shell): `resolve` turns a branch, tag or HEAD into a
  * commit with `git ls-remote`; `checkout` gives a folder holding one commit's files, fetched shallowly into a
- * bare cache repository per repo URL; `gc` drops what is no longer wanted.
+ * bare cache repository per repo URL; `verifyCommit` checks a fetched commit's signature; `gc` drops what is
+ * no longer wanted.
  *
  * Layout under `cacheDir` (one GitSource per cacheDir):
  * - `repos/<id>.git`: the bare cache of one repo URL (`id`: a hash of the URL); a fetched commit is kept by
@@ -14,7 +15,7 @@
  *
  * Errors (shared/errors.ts) name the scrubbed URL and the revision, never credentials:
  * - StalledError: RevisionNotFound, RepositoryNotFound, RepositoryMoved (a redirect while credentials are set),
- *   InvalidRepoURL, InvalidCredentials;
+ *   InvalidRepoURL, InvalidCredentials, VerificationFailed (verifyCommit; git-verify.ts);
  * - TransientError: GitUnreachable (also timeouts), GitAuthFailed, GitFailed (anything else git reports).
  */
 import { spawn } from 'node:child_process';
@@ -24,6 +25,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { StalledError, TransientError } from '../../shared/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { authPlan, redactText, scrubUrl, transportOf, urlHasPassword, writeSshFiles, type GitCredentials, type Transport } from './git-credentials.js';
+import { verifyCommitObject, type CommitSigner, type TrustedKeys } from './git-verify.js';
 
 export { credentialsFromSecretData, scrubUrl, type GitCredentials } from './git-credentials.js';
 
@@ -200,6 +202,27 @@ export class GitSource {
       removed.push(name);
     }
     if (removed.length) this.log.debug('git cache collected', { removed: removed.length });
+  }
+
+  /**
+   * Verifies the signature of `commit`, which `checkout` of `repoURL` has fetched (a shallow fetch holds the
+   * commit object, which is all a signature covers), against `keys`: see verifyCommitObject in git-verify.ts,
+   * whose errors it throws (StalledError('VerificationFailed') for an unsigned, untrusted or bad signature).
+   * Also TransientError('GitFailed') when the commit is not in the cache; RangeError when `commit` is not 40
+   * hex digits.
+   */
+  async verifyCommit(repoURL: string, commit: string, keys: TrustedKeys): Promise<CommitSigner> {
+    if (!FULL_SHA.test(commit)) throw new RangeError(`verifyCommit needs a full 40-hex commit sha, got ${JSON.stringify(commit)}`);
+    const sha = commit.toLowerCase();
+    await this.prepare();
+    const id = repoId(repoURL);
+    const context = { op: 'cat-file', url: scrubUrl(repoURL), revision: sha, secrets: [] };
+    // In the repo's queue: gc may be deleting the bare repository.
+    const run = await this.serial(id, () => this.git(['--git-dir', join(this.cacheDir, 'repos', `${id}.git`), 'cat-file', 'commit', sha], {}));
+    if (run.code !== 0) throw failure(run, context, this.timeoutMs);
+    const signer = await verifyCommitObject(sha, run.stdout, keys, { tmpDir: join(this.cacheDir, 'tmp'), timeoutMs: this.timeoutMs });
+    this.log.debug('git commit signature verified', { repo: context.url, commit: sha, format: signer.format, signer: signer.signer });
+    return signer;
   }
 
   /** How many network fetches have run (tests and benchmarks check "fetched once per revision"). */

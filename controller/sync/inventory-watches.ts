@@ -16,8 +16,8 @@ import { SYNC_LABELS } from './plan.js';
 export interface InventoryWatches {
   /** Starts watching the kinds of `entries` not watched yet (in the background). */
   ensure(entries: readonly InventoryEntry[]): void;
-  /** The live object: from its kind's cache once that is synced, else read from the API server. */
-  live(entry: InventoryEntry): Promise<KubeObject | undefined>;
+  /** The live object: from its kind's cache when there, else read with `reader` (default: the watches' own identity). */
+  live(entry: InventoryEntry, reader?: Cluster): Promise<KubeObject | undefined>;
   synced(): boolean;
   stop(): void;
 }
@@ -67,12 +67,11 @@ export function inventoryWatches(options: { kc: KubeConfig; rest: KubeRest; clus
         void start(e.apiVersion, e.kind);
       }
     },
-    async live(entry) {
+    async live(entry, reader = options.cluster) {
       const cache = caches.get(kindKey(entry));
-      if (cache && cache !== 'starting' && cache.synced()) {
-        return cache.get(objectKey({ metadata: { name: entry.name, ...(entry.namespace ? { namespace: entry.namespace } : {}) } }));
-      }
-      return options.cluster.get(entry);
+      // A cache miss is read through: the object may have been written a moment ago and not be seen yet.
+      const cached = cache && cache !== 'starting' && cache.synced() ? cache.get(objectKey({ metadata: { name: entry.name, ...(entry.namespace ? { namespace: entry.namespace } : {}) } })) : undefined;
+      return cached ?? reader.get(entry);
     },
     synced: () => [...caches.values()].every((c) => c !== 'starting' && c.synced()),
     stop() {

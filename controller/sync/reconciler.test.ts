@@ -161,7 +161,16 @@ function world(options: {
   const observed: string[] = [];
   const deps: SyncDeps = {
     apps: { get: (key) => (key === KEY ? app : undefined) },
-    cluster,
+    target: async () => ({
+      name: 'in-cluster',
+      cluster,
+      home: { get: async () => assert.fail('no Secret is read without spec.source.secretRef') } as unknown as Cluster,
+      live: async (entry) => structuredClone(store.get(idText(entry))),
+      watch: () => {},
+      ping: async () => {},
+    }),
+    verify: async () => assert.fail('no commit is verified without spec.source.verify'),
+    crossNamespaceRefs: true,
     async resolve(repoURL, revision, credentials, fresh) {
       resolved.push(`${repoURL} ${revision} ${credentials === undefined ? 'anonymous' : 'credentials'} ${fresh ? 'fresh' : 'cached'}`);
       return SHA;
@@ -170,9 +179,6 @@ function world(options: {
       assert.deepEqual([repoURL, commit, path], ['https://git.example.com/deploy.git', SHA, 'deploy']);
       return options.render ? options.render() : [structuredClone(renderedSettings)];
     },
-    readSecret: async () => assert.fail('no Secret is read without spec.source.secretRef'),
-    live: async (entry) => structuredClone(store.get(idText(entry))),
-    watch: () => {},
     patchStatus: async (ref: AppRef, status: ApplicationStatus) => {
       assert.deepEqual(ref, { apiVersion: 'sigil.dev/v1', kind: 'Application', namespace: 'team-a', name: 'web', uid: 'uid-web' });
       // What the API server stores: JSON, so fields set to undefined are not there.

@@ -16,9 +16,9 @@
  */
 import { SigilError, StalledError, TransientError, WaitingError } from '../../shared/errors.js';
 import { kubeError } from '../runtime/api-errors.js';
-import { APP_ANNOTATIONS, appLabelValue, readApplicationSpec, type ApplicationResource, type ApplicationSpec, type ApplicationStatus, type DriftEntry, type InventoryEntry } from './application.js';
+import { APP_ANNOTATIONS, appLabelValue, readApplicationSpec, type ApplicationResource, type ApplicationSpec, type ApplicationStatus, type DriftEntry, type InventoryEntry, type SecretRef } from './application.js';
 import { apiFailure, applyRevision, type AppliedVersions } from './apply-revision.js';
-import { describeObject, idOf, type Cluster, type KubeObject } from './cluster.js';
+import { describeObject, idOf } from './cluster.js';
 import { driftOf } from './drift.js';
 import { credentialsFromSecretData, type GitCredentials } from './git-source.js';
 import { aggregateHealth, assessHealth, type HealthStatus } from './health.js';
@@ -26,6 +26,7 @@ import { entryOf, planObjects, sameObject, type PlannedObject } from './plan.js'
 import { prune } from './prune.js';
 import type { RenderedObject } from './render.js';
 import { nextConditions, sameAppStatus, withHistory, type ReconcileOutcome } from './status.js';
+import type { Target } from './targets.js';
 
 /** Where the reconciler reports what it did; engine.ts turns these into logs, events and metrics. */
 export interface SyncObserver {
@@ -47,17 +48,16 @@ export interface AppRef {
 /** What the reconciler reads and writes through. */
 export interface SyncDeps {
   apps: { get(key: string): ApplicationResource | undefined };
-  cluster: Cluster;
+  /** Where and as whom this Application's objects are applied (targets.ts). */
+  target(app: AppRef, spec: ApplicationSpec): Promise<Target>;
   /** Resolves a revision to a commit (shared and briefly cached by the engine). */
   resolve(repoURL: string, revision: string, credentials: GitCredentials | undefined, fresh: boolean): Promise<string>;
   /** The rendered objects of `path` at `commit` (checkout shared by the engine). */
   render(repoURL: string, commit: string, path: string, credentials: GitCredentials | undefined): Promise<RenderedObject[]>;
-  /** The data of Secret namespace/name, or undefined when it does not exist. */
-  readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
-  /** The live object (from the engine's watch caches, or read). */
-  live(entry: InventoryEntry): Promise<KubeObject | undefined>;
-  /** Makes sure the kinds in `entries` are watched, so changes to them wake their Application. */
-  watch(entries: readonly InventoryEntry[]): void;
+  /** Checks the signature of `commit` against the trusted keys of a Secret's data; throws StalledError('VerificationFailed'). */
+  verify(repoURL: string, commit: string, credentials: GitCredentials | undefined, keys: Record<string, string>, keysName: string): Promise<void>;
+  /** `--no-cross-namespace-refs`: Secret references outside the Application's namespace are refused. */
+  crossNamespaceRefs: boolean;
   patchStatus(app: AppRef, status: ApplicationStatus): Promise<void>;
   /** Reconcile this Application again after `ms`. */
   requeue(key: string, ms: number): void;
@@ -106,14 +106,18 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
     let spec: ApplicationSpec | undefined;
     let failure: SigilError | undefined;
     let health: { status: HealthStatus; message?: string } | undefined;
+    let target: Target | undefined;
     try {
       spec = readApplicationSpec(app);
       if (spec.suspend) {
         health = { status: 'Suspended', message: 'spec.suspend is true: the engine does not sync or heal' };
         outcome = { ready: false, reason: 'Suspended', message: 'spec.suspend is true', reconciling: false, stalled: false };
       } else {
-        outcome = await syncSteps(ref, key, spec, app, status, generation);
-        health = await healthOf(status.inventory ?? []);
+        checkRefs(ref, spec);
+        target = await deps.target(ref, spec);
+        await target.ping();
+        outcome = await syncSteps(ref, key, spec, app, status, generation, target);
+        health = await healthOf(target, status.inventory ?? []);
         if (outcome.ready && health.status === 'Progressing') deps.requeue(key, PROGRESSING_RECHECK_MS);
       }
     } catch (err) {
@@ -121,7 +125,7 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
       const waiting = failure instanceof WaitingError;
       outcome = { ready: false, reason: failure.reason, message: failure.message, reconciling: !(failure instanceof StalledError), stalled: failure instanceof StalledError };
       if (!waiting) deps.observer.failed(ref, failure);
-      health = await healthOf(status.inventory ?? []).catch(() => ({ status: 'Unknown' as const }));
+      health = target && failure.reason !== 'ClusterUnreachable' ? await healthOf(target, status.inventory ?? []).catch(() => ({ status: 'Unknown' as const })) : { status: 'Unknown' };
     }
     status.observedGeneration = generation;
     status.conditions = nextConditions(previous.conditions, outcome, generation, deps.clock());
@@ -146,14 +150,14 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
   };
 
   /** Steps 2–5; writes revision, inventory, drift and history into `status`. */
-  async function syncSteps(ref: AppRef, key: string, spec: ApplicationSpec, app: ApplicationResource, status: ApplicationStatus, generation: number): Promise<ReconcileOutcome> {
+  async function syncSteps(ref: AppRef, key: string, spec: ApplicationSpec, app: ApplicationResource, status: ApplicationStatus, generation: number, target: Target): Promise<ReconcileOutcome> {
     const annotations = app.metadata?.annotations ?? {};
     const refresh = annotations[APP_ANNOTATIONS.refresh];
     const manualSync = annotations[APP_ANNOTATIONS.sync];
     const refreshed = refresh !== undefined && refresh !== status.lastHandledRefresh;
     const syncAsked = manualSync !== undefined && manualSync !== status.lastHandledSync;
 
-    const credentials = await credentialsOf(ref, spec);
+    const credentials = spec.source.secretRef ? credentialsFromSecretData(await secretData(target, spec.source.secretRef, 'spec.source.secretRef'), refName(spec.source.secretRef)) : undefined;
     const revision = await deps.resolve(spec.source.repoURL, spec.source.targetRevision, credentials, refreshed);
     status.lastHandledRefresh = refresh;
     status.sync = { status: status.sync?.status ?? 'Unknown', revision };
@@ -162,8 +166,10 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
     const fresh = known?.revision === revision && known.generation === generation && !refreshed ? known : undefined;
     let planned: PlannedObject[];
     try {
+      const verify = spec.source.verify;
+      if (verify) await deps.verify(spec.source.repoURL, revision, credentials, await secretData(target, verify.secretRef, 'spec.source.verify.secretRef'), refName(verify.secretRef));
       planned = fresh?.planned ?? (await planObjects(await deps.render(spec.source.repoURL, revision, spec.source.path, credentials), {
-        cluster: deps.cluster,
+        cluster: target.cluster,
         app: ref,
         defaultNamespace: spec.destination.namespace,
         policy: { allowPlaintextSecrets: spec.allowPlaintextSecrets },
@@ -176,11 +182,11 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
 
     const moved = revision !== status.lastAppliedRevision || status.observedGeneration !== generation || refreshed || !known;
     if ((spec.automated && moved) || syncAsked) {
-      return applySteps(ref, key, spec, status, revision, generation, planned, syncAsked ? manualSync : undefined);
+      return applySteps(ref, key, spec, status, revision, generation, planned, syncAsked ? manualSync : undefined, target);
     }
     const memo: AppMemory = fresh ?? { revision, generation, planned, versions: new Map(), heals: 0, nextHealAt: 0 };
     memory.set(key, memo);
-    return driftSteps(ref, key, spec, status, revision, memo);
+    return driftSteps(ref, key, spec, status, revision, memo, target);
   }
 
   /** Step 4: the sync of a revision. */
@@ -193,6 +199,7 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
     generation: number,
     planned: PlannedObject[],
     manualSync: string | undefined,
+    target: Target,
   ): Promise<ReconcileOutcome> {
     const before = status.inventory ?? [];
     const entries = planned.map((p) => entryOf(p.object));
@@ -203,13 +210,13 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
         throw new StalledError('EmptyRevision', `revision ${short(revision)} renders no objects; ${before.length} applied objects are kept (set spec.syncPolicy.automated.allowEmpty to prune them all)`);
       }
       status.lastAttemptedRevision = revision;
-      deps.watch(entries);
-      const versions = await applyRevision(planned, deps.cluster);
+      target.watch(entries);
+      const versions = await applyRevision(planned, target.cluster);
       const stale = before.filter((old) => !entries.some((e) => sameObject(e, old)));
       let kept: InventoryEntry[] = stale;
       let pruneFailure: string | undefined;
       if (spec.automated?.prune && stale.length) {
-        const result = await prune(stale, label, deps.cluster);
+        const result = await prune(stale, label, target.cluster);
         pruned = result.deleted.length;
         kept = result.failed.map((f) => f.entry);
         pruneFailure = result.failed.map((f) => f.message).join('; ') || undefined;
@@ -232,22 +239,22 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
   }
 
   /** Step 5: drift of the applied objects, healed when asked. */
-  async function driftSteps(ref: AppRef, key: string, spec: ApplicationSpec, status: ApplicationStatus, revision: string, memo: AppMemory): Promise<ReconcileOutcome> {
+  async function driftSteps(ref: AppRef, key: string, spec: ApplicationSpec, status: ApplicationStatus, revision: string, memo: AppMemory, target: Target): Promise<ReconcileOutcome> {
     const synced = revision === status.lastAppliedRevision;
     if (!synced) {
       status.sync = { status: 'OutOfSync', revision };
       const message = `revision ${short(revision)} is not applied (${status.lastAppliedRevision ? `${short(status.lastAppliedRevision)} is` : 'nothing is'}); sync with the ${APP_ANNOTATIONS.sync} annotation or set spec.syncPolicy.automated`;
       return { ready: true, reason: 'OutOfSync', message, reconciling: false, stalled: false };
     }
-    deps.watch(memo.planned.map((p) => entryOf(p.object)));
+    target.watch(memo.planned.map((p) => entryOf(p.object)));
     const drift: DriftEntry[] = [];
     const drifted: PlannedObject[] = [];
     for (const p of memo.planned) {
       const id = describeObject(idOf(p.object));
-      const live = await deps.live(entryOf(p.object));
+      const live = await target.live(entryOf(p.object));
       const version = (live?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
       if (live && version === memo.versions.get(id)) continue;
-      const fields = await driftOf(p.object, live, deps.cluster).catch((err: unknown) => {
+      const fields = await driftOf(p.object, live, target.cluster).catch((err: unknown) => {
         throw new TransientError('DriftCheckFailed', `compare ${id}: ${apiFailure(err)}`, { cause: err });
       });
       if (fields.length) {
@@ -272,7 +279,7 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
       return { ready: false, reason: 'HealBackoff', message: `drift keeps coming back; next heal in ${Math.ceil((memo.nextHealAt - now) / 1000)} s: ${summary}`, reconciling: true, stalled: false };
     }
     // Re-apply only what drifted, in apply order (a sub-list of the plan keeps its order).
-    const versions = await applyRevision(drifted, deps.cluster);
+    const versions = await applyRevision(drifted, target.cluster);
     for (const [id, v] of versions) memo.versions.set(id, v);
     memo.heals++;
     memo.nextHealAt = now + Math.min(HEAL_MAX_MS, HEAL_BASE_MS * 2 ** (memo.heals - 1));
@@ -281,16 +288,30 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
     return { ready: true, reason: 'Healed', message: `re-applied what drifted from revision ${short(revision)}: ${summary}`, reconciling: false, stalled: false };
   }
 
-  async function credentialsOf(ref: AppRef, spec: ApplicationSpec): Promise<GitCredentials | undefined> {
-    const name = spec.source.secretRef;
-    if (!name) return undefined;
-    const data = await deps.readSecret(ref.namespace, name);
-    if (!data) throw new WaitingError('SecretNotFound', `Secret ${ref.namespace}/${name} (spec.source.secretRef) does not exist`, 30_000);
-    return credentialsFromSecretData(data, `${ref.namespace}/${name}`);
+  /** The data of a referenced Secret, read with the Application's identity. */
+  async function secretData(target: Target, ref: SecretRef, field: string): Promise<Record<string, string>> {
+    const secret = await target.home.get({ apiVersion: 'v1', kind: 'Secret', namespace: ref.namespace, name: ref.name });
+    if (!secret) throw new WaitingError('SecretNotFound', `Secret ${refName(ref)} (${field}) does not exist`, 30_000);
+    return (secret.data as Record<string, string> | undefined) ?? {};
   }
 
-  async function healthOf(inventory: readonly InventoryEntry[]): Promise<{ status: HealthStatus; message?: string }> {
-    const each = await Promise.all(inventory.map(async (e) => ({ e, h: assessHealth(await deps.live(e)) })));
+  /** Under `--no-cross-namespace-refs`, every Secret an Application names must be in its own namespace. */
+  function checkRefs(ref: AppRef, spec: ApplicationSpec): void {
+    if (deps.crossNamespaceRefs) return;
+    const refs: Array<[string, SecretRef | undefined]> = [
+      ['spec.source.secretRef', spec.source.secretRef],
+      ['spec.source.verify.secretRef', spec.source.verify?.secretRef],
+      ['spec.destination.cluster.secretRef', spec.destination.cluster?.secretRef],
+    ];
+    for (const [field, r] of refs) {
+      if (r && r.namespace !== ref.namespace) {
+        throw new StalledError('CrossNamespaceRef', `${field} names Secret ${refName(r)} outside the Application's namespace ${ref.namespace}, which --no-cross-namespace-refs forbids`);
+      }
+    }
+  }
+
+  async function healthOf(target: Target, inventory: readonly InventoryEntry[]): Promise<{ status: HealthStatus; message?: string }> {
+    const each = await Promise.all(inventory.map(async (e) => ({ e, h: assessHealth(await target.live(e)) })));
     const status = aggregateHealth(each.map((x) => x.h.status));
     const worst = each.find((x) => x.h.status === status && status !== 'Healthy');
     return worst ? { status, message: `${describeObject(worst.e)}: ${worst.h.message ?? status}` } : { status };
@@ -300,7 +321,11 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
   function recordAttempt(status: ApplicationStatus, revision: string, result: 'Succeeded' | 'Failed', outcome: unknown, manualSync: string | undefined): void {
     const time = deps.clock().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const message = outcome === undefined ? undefined : outcome instanceof Error ? outcome.message : String(outcome);
-    status.history = withHistory(status.history, { revision, time, result, ...(message ? { message: message.slice(0, 1024) } : {}) });
+    const entry = { revision, time, result, ...(message ? { message: message.slice(0, 1024) } : {}) };
+    const last = status.history?.[0];
+    // The same attempt failing the same way again (every interval) updates its time instead of filling the history.
+    if (last && last.revision === revision && last.result === result && last.message === entry.message) status.history = [entry, ...status.history!.slice(1)];
+    else status.history = withHistory(status.history, entry);
     if (manualSync !== undefined) status.lastHandledSync = manualSync;
   }
 }
@@ -315,6 +340,10 @@ export function retryPolicy(err: SigilError, spec: ApplicationSpec | undefined, 
   const { limit, durationMs, factor, maxDurationMs } = spec.retry;
   if (attempt > limit) return new StalledError(err.reason, `${err.message} (gave up after ${limit} retries; next try at the interval)`, { cause: err });
   return new WaitingError(err.reason, err.message, Math.min(maxDurationMs, durationMs * factor ** (attempt - 1)), { cause: err });
+}
+
+function refName(ref: SecretRef): string {
+  return `${ref.namespace}/${ref.name}`;
 }
 
 function short(sha: string): string {

@@ -191,6 +191,19 @@ describe('sameAppStatus', () => {
     { name: 'undefined fields are not written', previous: status, next: { ...structuredClone(status), lastHandledRefresh: undefined }, same: true },
     { name: 'a changed health', previous: status, next: { ...structuredClone(status), health: { status: 'Degraded', message: 'x' } }, same: false },
     { name: 'a new observedGeneration', previous: status, next: { ...structuredClone(status), observedGeneration: 3 }, same: false },
+    {
+      name: 'the same conditions with keys in the order the API server returns them',
+      previous: { ...structuredClone(status), conditions: [{ lastTransitionTime: 't', message: 'm', observedGeneration: 2, reason: 'Synced', status: 'True', type: 'Ready' }] },
+      next: { ...structuredClone(status), conditions: [{ type: 'Ready', status: 'True', reason: 'Synced', message: 'm', lastTransitionTime: 't', observedGeneration: 2 }] },
+      same: true,
+    },
+    {
+      name: 'the same status with its top-level keys reordered',
+      previous: { inventory: structuredClone(status.inventory), health: { status: 'Healthy' }, sync: { revision: 'abc', status: 'Synced' }, observedGeneration: 2 },
+      next: structuredClone(status),
+      same: true,
+    },
+    { name: 'array order matters', previous: { inventory: [{ apiVersion: 'v1', kind: 'A', name: 'a' }, { apiVersion: 'v1', kind: 'B', name: 'b' }] }, next: { inventory: [{ apiVersion: 'v1', kind: 'B', name: 'b' }, { apiVersion: 'v1', kind: 'A', name: 'a' }] }, same: false },
     { name: 'one more inventory entry', previous: status, next: { ...structuredClone(status), inventory: [...status.inventory!, { apiVersion: 'v1', kind: 'ConfigMap', name: 'b' }] }, same: false },
   ];
   for (const c of cases) {

@@ -40,7 +40,16 @@ export function withHistory(history: readonly HistoryEntry[] | undefined, entry:
   return [entry, ...(history ?? [])].slice(0, HISTORY_LIMIT);
 }
 
-/** True when writing `next` would change nothing (the status patch is skipped). */
+/**
+ * True when writing `next` would change nothing (the status patch is skipped). Compared as the API server
+ * stores it: JSON, keys in any order, undefined fields absent.
+ */
 export function sameAppStatus(previous: ApplicationStatus | undefined, next: ApplicationStatus): boolean {
-  return JSON.stringify(previous ?? {}) === JSON.stringify(next);
+  return canonical(previous ?? {}) === canonical(next);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
 }

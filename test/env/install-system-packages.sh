@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test environment needs: git (daemon, http-backend, git-shell),
 # openssh-server (sshd), openssh-client (ssh, ssh-keygen), openssl (the cluster's certificates), util-linux
-# (unshare, for the Sealed Secrets controller's private mount namespace) and procps (ps, for the orphan check).
+# (unshare, for the Sealed Secrets controller's private mount namespace), procps (ps, for the orphan check) and
+# gnupg (gpg to make OpenPGP-signed commits, gpgv to verify them, gpgconf to stop the agent).
 # Go itself comes with the machine. Does nothing, and needs no
 # network, when they are all present; otherwise one `apt-get update` and one `apt-get install`.
 set -euo pipefail
@@ -14,6 +15,7 @@ declare -A wanted=(
   [openssl]=openssl
   [util-linux]=unshare
   [procps]=ps
+  [gnupg]=gpgv
 )
 
 missing=()

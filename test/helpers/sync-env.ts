@@ -89,8 +89,14 @@ export function applicationYaml(options: {
   repoURL: string;
   path?: string;
   targetRevision?: string;
-  secretRef?: string;
+  /** A Secret name in the Application's namespace, or a name and namespace. */
+  secretRef?: string | { name: string; namespace: string };
+  /** Name of the Secret of trusted keys (spec.source.verify). */
+  verify?: string;
   destinationNamespace?: string;
+  /** Name of the Secret holding the remote cluster's kubeconfig. */
+  cluster?: string;
+  serviceAccountName?: string;
   automated?: { prune?: boolean; selfHeal?: boolean; allowEmpty?: boolean } | false;
   interval?: string;
   allowPlaintextSecrets?: boolean;
@@ -102,9 +108,11 @@ export function applicationYaml(options: {
       repoURL: options.repoURL,
       targetRevision: options.targetRevision ?? 'main',
       path: options.path ?? '.',
-      ...(options.secretRef ? { secretRef: { name: options.secretRef } } : {}),
+      ...(options.secretRef ? { secretRef: typeof options.secretRef === 'string' ? { name: options.secretRef } : options.secretRef } : {}),
+      ...(options.verify ? { verify: { mode: 'head', secretRef: { name: options.verify } } } : {}),
     },
-    destination: { namespace: options.destinationNamespace ?? 'default' },
+    destination: { namespace: options.destinationNamespace ?? 'default', ...(options.cluster ? { cluster: { secretRef: { name: options.cluster } } } : {}) },
+    ...(options.serviceAccountName ? { serviceAccountName: options.serviceAccountName } : {}),
     syncPolicy: { ...(automated ? { automated } : {}), interval: options.interval ?? '2s', retry: { limit: 3, backoff: { duration: '1s', factor: 2, maxDuration: '4s' } } },
     ...(options.allowPlaintextSecrets ? { policy: { allowPlaintextSecrets: true } } : {}),
     ...(options.suspend ? { suspend: true } : {}),

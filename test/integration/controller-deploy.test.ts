@@ -21,12 +21,11 @@ const CAN: [verb: string, resource: string, scope: string, answer: 'yes' | 'no']
   ['get', 'customresourcedefinitions.apiextensions.k8s.io/sealedsecrets.sigil.dev', '', 'yes'],
   ...['get', 'create', 'update'].map((v): [string, string, string, 'yes'] => [v, 'configmaps', 'sigil-system', 'yes']),
   ...['get', 'create', 'update'].map((v): [string, string, string, 'yes'] => [v, 'leases.coordination.k8s.io', 'sigil-system', 'yes']),
-  // The sync engine's account, and only that one, may be impersonated (controller/deploy/rbac-sync.yaml).
+  // ServiceAccounts may be impersonated: the sync engine's, and Applications' (controller/deploy/rbac-sync.yaml).
   ['impersonate', 'serviceaccounts/sigil-sync', 'sigil-system', 'yes'],
+  ['impersonate', 'serviceaccounts', '-A', 'yes'],
   // What it must not do.
-  ['impersonate', 'serviceaccounts/default', 'sigil-system', 'no'],
-  ['impersonate', 'serviceaccounts/sigil-controller', 'sigil-system', 'no'],
-  ['impersonate', 'serviceaccounts', 'prod', 'no'],
+  ['impersonate', 'groups', '', 'no'],
   ...['create', 'update', 'patch', 'delete'].map((v): [string, string, string, 'no'] => [v, 'sealedsecrets.sigil.dev', '-A', 'no']),
   ['update', 'sealedsecrets.sigil.dev --subresource=status', '-A', 'no'],
   ['patch', 'secrets', '-A', 'no'],
@@ -59,9 +58,10 @@ const CLUSTER_RULES = [
   'sealedsecrets.sigil.dev [] [get list watch]',
   'sealedsecrets.sigil.dev/status [] [patch]',
   'secrets [] [get list watch create update delete]',
+  'serviceaccounts [] [impersonate]',
 ];
 const EXTRA_RULES: Record<string, string[]> = {
-  'sigil-system': [...CLUSTER_RULES, 'configmaps [] [get create update]', 'leases.coordination.k8s.io [] [get create update]', 'serviceaccounts [sigil-sync] [impersonate]'].sort(),
+  'sigil-system': [...CLUSTER_RULES, 'configmaps [] [get create update]', 'leases.coordination.k8s.io [] [get create update]'].sort(),
   prod: CLUSTER_RULES,
 };
 
@@ -96,8 +96,10 @@ describe('controller/deploy', () => {
     assert.deepEqual([applied.code, applied.stderr], [0, '']);
     assert.deepEqual(applied.stdout.split('\n').filter(Boolean).sort(), [
       'clusterrole.rbac.authorization.k8s.io/sigil-controller created',
+      'clusterrole.rbac.authorization.k8s.io/sigil-impersonator created',
       'clusterrole.rbac.authorization.k8s.io/sigil-sync created',
       'clusterrolebinding.rbac.authorization.k8s.io/sigil-controller created',
+      'clusterrolebinding.rbac.authorization.k8s.io/sigil-impersonator created',
       'clusterrolebinding.rbac.authorization.k8s.io/sigil-sync created',
       'customresourcedefinition.apiextensions.k8s.io/applications.sigil.dev created',
       'customresourcedefinition.apiextensions.k8s.io/sealedsecrets.sigil.dev created',
@@ -105,10 +107,8 @@ describe('controller/deploy', () => {
       'namespace/sigil-system created',
       'role.rbac.authorization.k8s.io/sigil-controller created',
       'role.rbac.authorization.k8s.io/sigil-sealing-cert-reader created',
-      'role.rbac.authorization.k8s.io/sigil-sync-impersonator created',
       'rolebinding.rbac.authorization.k8s.io/sigil-controller created',
       'rolebinding.rbac.authorization.k8s.io/sigil-sealing-cert-reader created',
-      'rolebinding.rbac.authorization.k8s.io/sigil-sync-impersonator created',
       'service/sigil-controller created',
       'service/sigil-controller-metrics created',
       'serviceaccount/sigil-controller created',
