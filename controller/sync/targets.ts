@@ -10,6 +10,7 @@
  * identity; a remote cluster's are replaced when its Secret changes.
  */
 import * as k8s from '@kubernetes/client-node';
+import yaml from 'js-yaml';
 import { StalledError, TransientError, WaitingError } from '../../shared/errors.js';
 import { shareAgent } from '../runtime/kube-config.js';
 import { kubeRest } from '../runtime/kube-rest.js';
@@ -65,6 +66,8 @@ interface Physical {
   cluster: Cluster;
   watches: InventoryWatches;
   remote: boolean;
+  /** This cluster seen as impersonated ServiceAccounts, by account: replaced with it when its Secret changes. */
+  views: Map<string, Cluster>;
 }
 
 /** The registry of clusters and identities. */
@@ -72,20 +75,19 @@ export function createTargets(options: TargetsOptions): Targets {
   const physical = (name: string, kc: k8s.KubeConfig, remote: boolean): Physical => {
     const rest = kubeRest(kc);
     const cluster = new Cluster(rest);
-    return { name, kc, cluster, remote, watches: inventoryWatches({ kc, rest, cluster, log: options.log.child({ cluster: name }), wake: options.wake }) };
+    return { name, kc, cluster, remote, views: new Map(), watches: inventoryWatches({ kc, rest, cluster, log: options.log.child({ cluster: name }), wake: options.wake }) };
   };
   const local = physical('in-cluster', options.engineKc, false);
   /** Remote clusters by `namespace/name` of their Secret, with the Secret's resourceVersion they were built from. */
   const remotes = new Map<string, { version: string; physical: Physical }>();
-  /** Clusters seen as an impersonated ServiceAccount, by cluster and account. */
-  const views = new Map<string, Cluster>();
+  /** The controller's cluster seen (with the controller's credentials) as an impersonated ServiceAccount, by account. */
+  const homeViews = new Map<string, Cluster>();
 
-  const as = (base: k8s.KubeConfig, key: string, user: string): Cluster => {
-    const viewKey = `${key}|${user}`;
-    let view = views.get(viewKey);
+  const as = (views: Map<string, Cluster>, base: k8s.KubeConfig, user: string): Cluster => {
+    let view = views.get(user);
     if (!view) {
       view = new Cluster(kubeRest(impersonating(base, user)));
-      views.set(viewKey, view);
+      views.set(user, view);
     }
     return view;
   };
@@ -109,9 +111,9 @@ export function createTargets(options: TargetsOptions): Targets {
     async forApp(namespace, spec) {
       const account = spec.serviceAccountName ?? options.defaultServiceAccount;
       const user = account ? `system:serviceaccount:${namespace}:${account}` : undefined;
-      const home = user ? as(options.controllerKc, 'in-cluster', user) : local.cluster;
+      const home = user ? as(homeViews, options.controllerKc, user) : local.cluster;
       const dest = spec.destination.cluster ? await remote(spec.destination.cluster.secretRef, home) : local;
-      const cluster = user ? (dest.remote ? as(dest.kc, dest.name, user) : home) : dest.cluster;
+      const cluster = user ? (dest.remote ? as(dest.views, dest.kc, user) : home) : dest.cluster;
       return {
         name: dest.name,
         cluster,
@@ -151,6 +153,19 @@ export function impersonating(kc: k8s.KubeConfig, user: string): k8s.KubeConfig 
   return copy;
 }
 
+const FILES = 'key kubeconfig refers to files; embed the data (certificate-authority-data, token)';
+
+/** Whether a user of the kubeconfig `text` names a token file: `token-file` (client-node) or `tokenFile` (kubectl). */
+function namesTokenFile(text: string): boolean {
+  let users: unknown;
+  try {
+    users = (yaml.load(text) as { users?: unknown } | null)?.users;
+  } catch {
+    return false; // loadFromString says what is wrong
+  }
+  return Array.isArray(users) && users.some((u: { user?: Record<string, unknown> } | null) => u?.user?.['token-file'] != null || u?.user?.tokenFile != null);
+}
+
 /**
  * The KubeConfig of a remote cluster from its Secret's data (base64): `kubeconfig` (self-contained: no
  * files, no exec or auth-provider plugins, which would run programs or read files inside the controller),
@@ -164,6 +179,8 @@ export function kubeConfigFromSecret(data: Record<string, string>, secret: strin
   const kc = new k8s.KubeConfig();
   const kubeconfig = text('kubeconfig');
   if (kubeconfig !== undefined) {
+    // client-node reads a user's `token-file` while loading, before the checks below: refused on the YAML itself.
+    if (namesTokenFile(kubeconfig)) fail(FILES);
     try {
       kc.loadFromString(kubeconfig);
     } catch (err) {
@@ -173,11 +190,11 @@ export function kubeConfigFromSecret(data: Record<string, string>, secret: strin
     const cluster = kc.getCurrentCluster();
     if (!cluster?.server) fail('key kubeconfig has no current cluster with a server');
     if (user?.exec || user?.authProvider) fail('key kubeconfig uses an exec or auth-provider plugin; use a token or a client certificate');
-    if (cluster?.caFile || user?.certFile || user?.keyFile || (user as { tokenFile?: string } | null)?.tokenFile) fail('key kubeconfig refers to files; embed the data (certificate-authority-data, token)');
+    if (cluster?.caFile || user?.certFile || user?.keyFile) fail(FILES);
   } else {
     const server = text('server');
     const token = text('token')?.trim();
-    if (!server || !token) fail('needs the key kubeconfig, or the keys server, token and ca.crt');
+    if (!server || !token) fail('needs the key kubeconfig, or the keys server and token (and ca.crt unless a public CA signs the server certificate)');
     const ca = text('ca.crt');
     kc.loadFromOptions({
       clusters: [{ name: 'remote', server: server!.trim(), ...(ca ? { caData: Buffer.from(ca).toString('base64') } : {}), skipTLSVerify: false }],

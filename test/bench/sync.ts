@@ -13,9 +13,14 @@
  * - N Applications × 10 ConfigMaps: one repository, one folder per Application, one commit; the
  *   Applications created 16 requests in flight and timed from the first create until a list (every
  *   500 ms) shows every one Synced with lastAppliedRevision at that commit. Then the controller's peak RSS
- *   (VmHWM), the git fetches it ran (a metric when it has one, else its "git commit fetched" log lines),
- *   and, to tell where the time went, the CPU time of the controller (with its git children), the
- *   kube-apiserver and etcd, and the reconciles from sigil_sync_total / sigil_sync_duration_seconds.
+ *   (VmHWM), the git fetches it ran (its gauge sigil_git_fetches), and, to tell where the time went, the
+ *   CPU time of the controller (with its git children), the kube-apiserver and etcd, the reconciles from
+ *   sigil_sync_total / sigil_sync_duration_seconds, and the warnings and errors in its log.
+ * - Issue 7, one controller managing 3 clusters × 100 Applications (benchSyncClusters, also run alone as
+ *   BENCH_ONLY=sync-clusters): the same measure for 300 Applications, 100 applying to the controller's own
+ *   cluster and 100 to each of two more control planes, named by Secrets holding their kubeconfigs; the
+ *   CPU of each apiserver and etcd, and the ConfigMaps listed in each cluster after. The reference is the
+ *   same 300 Applications all in the controller's own cluster, on a fresh environment of its own.
  *
  * BENCH_APPS (default "100,1000") picks the sizes; sizes of 1,000 and more also run with --sync-workers 8.
  * A size not converged after BENCH_SYNC_TIMEOUT_S (default 600) is reported with how far it got.
@@ -24,7 +29,10 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
 import { waitUntil } from '../env/processes.js';
+import { kubectlFor } from '../helpers/controller-process.js';
 import { applicationYaml, configMapYaml, startSyncEnv, type AppStatus, type SyncEnv } from '../helpers/sync-env.js';
 import { clientsFor, type Clients } from './cluster-load.js';
 import { inParallel, median, processMemory, sleep } from './measure.js';
@@ -43,6 +51,9 @@ const CREATE_CONCURRENCY = 16;
 const DEFAULT_WORKERS = 4;
 const WIDE_WORKERS = 8;
 const SIZES = (process.env.BENCH_APPS ?? '100,1000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+/** Issue 7's fleet: the controller's own cluster and two remote ones, 100 Applications each. */
+const CLUSTERS = 3;
+const CLUSTER_APPS = 100;
 const TIMEOUT_MS = Number(process.env.BENCH_SYNC_TIMEOUT_S ?? 600) * 1000;
 /** How often a scale run's progress (Applications synced) is noted for the report. */
 const PROGRESS_EVERY_MS = 10_000;
@@ -56,7 +67,7 @@ export async function benchSync(): Promise<string[][]> {
     runs.push(await benchScale(apps, DEFAULT_WORKERS));
     if (apps >= 1000) runs.push(await benchScale(apps, WIDE_WORKERS));
   }
-  return [...rows, ...runs.map(scaleRow)];
+  return [...rows, ...runs.map(scaleRow), ...(await benchSyncClusters())];
 }
 
 /** A fresh sync environment (control plane, Git servers, controller with `args`), once the controller leads. */
@@ -166,36 +177,67 @@ async function benchWebhook(): Promise<string[]> {
   }
 }
 
-// ---- N Applications × 10 objects --------------------------------------------------------------------------
+// ---- N Applications × 10 objects, in one cluster or spread over several -----------------------------------
 
 /** One scale run's measurements. */
 interface ScaleRun {
   apps: number;
   workers: number;
+  /** Clusters the Applications are spread over, evenly: the controller's own first, then remote ones. */
+  clusters: number;
   /** ms from the first create until all were synced, or undefined when they were not within TIMEOUT_MS. */
   convergedMs?: number;
+  /** Per cluster, ms until all of its Applications were synced (undefined: not within TIMEOUT_MS). */
+  clusterMs: Array<number | undefined>;
   synced: number;
   elapsedMs: number;
   /** "10 s: 120" per PROGRESS_EVERY_MS. */
   progress: string[];
   peakMiB: number;
-  /** Fetches and where the count came from; ls-remotes counted from the debug log. */
-  fetches: { count: number | undefined; from: string };
+  /** sigil_git_fetches at the end (undefined when /metrics has no such gauge). */
+  fetches: number | undefined;
+  /** ls-remotes, counted from the debug log ("git revision resolved"). */
   lsRemotes: number;
-  /** CPU seconds over the run. */
-  cpu: { controller: number; apiserver: number; etcd: number; bench: number };
+  /** CPU seconds over the run; apiserver and etcd per cluster, the controller's own first. */
+  cpu: { controller: number; apiserver: number[]; etcd: number[]; bench: number };
+  /** Per cluster, the ConfigMaps the Applications applied there, listed once they were all synced. */
+  applied: number[];
   reconciles: string;
+  /** Warnings and errors in the controller's log, by message ("watch failed; restarting ×2"). */
+  complaints: string[];
   listMs: number;
   load: string;
 }
 
 const pad = (i: number): string => String(i).padStart(4, '0');
 
-async function benchScale(apps: number, workers: number): Promise<ScaleRun> {
-  note(`${apps} apps, --sync-workers ${workers}: starting a fresh sync environment (load ${load()})`);
-  const env = await leadingSyncEnv(`bench-sync-${apps}-w${workers}`, [`--sync-workers=${workers}`]);
+/**
+ * `apps` Applications × OBJECTS_PER_APP ConfigMaps, created at once, on a fresh environment whose controller
+ * runs `workers` sync workers; with `clusters` > 1, that many - 1 more control planes are started and the
+ * Applications spread evenly: the first share applies to the controller's own cluster, each next share to a
+ * remote one named by a Secret holding its kubeconfig (user sigil-fleet in system:masters there).
+ */
+async function benchScale(apps: number, workers: number, clusters = 1): Promise<ScaleRun> {
+  const label = `${apps} apps${clusters > 1 ? ` over ${clusters} clusters` : ''}, w${workers}`;
+  note(`${label}: starting a fresh sync environment (load ${load()})`);
+  const env = await leadingSyncEnv(`bench-sync-${apps}-c${clusters}-w${workers}`, [`--sync-workers=${workers}`]);
+  const remotes: ControlPlane[] = [];
   try {
-    const admin = clientsFor(env.cp.kubeconfig);
+    const started = await Promise.allSettled(Array.from({ length: clusters - 1 }, (_, k) => startControlPlane({ dir: join(env.dir, `remote-${k + 1}`) })));
+    for (const s of started) if (s.status === 'fulfilled') remotes.push(s.value);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
+    for (const [k, remote] of remotes.entries()) {
+      kubectlFor(remote.kubeconfig)('create', 'namespace', 'fleet');
+      const kubeconfig = await remote.kubeconfigForUser('sigil-fleet', ['system:masters']);
+      env.kubectl.apply(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `remote-${k + 1}`, namespace: APP_NAMESPACE }, stringData: { kubeconfig } }));
+    }
+    const planes = [env.cp, ...remotes];
+    const admins = planes.map((cp) => clientsFor(cp.kubeconfig));
+    const admin = admins[0]!;
+    /** The cluster (0: the controller's own) Application i (0-based) applies to. */
+    const clusterOf = (i: number): number => Math.floor((i * clusters) / apps);
+    const shares = planes.map((_, k) => Array.from({ length: apps }, (_, i) => clusterOf(i)).filter((c) => c === k).length);
+
     env.kubectl('create', 'namespace', 'fleet');
     await env.git.createRepo('fleet');
     const files: Record<string, string> = {};
@@ -203,13 +245,20 @@ async function benchScale(apps: number, workers: number): Promise<ScaleRun> {
       for (let j = 0; j < OBJECTS_PER_APP; j++) files[`app-${pad(a)}/cm-${j}.yaml`] = configMapYaml(`app-${pad(a)}-cm-${j}`, { app: pad(a), j: String(j) });
     }
     const sha = await env.git.commitFiles('fleet', files, `${apps} apps`);
-    const bodies = Array.from({ length: apps }, (_, i) =>
-      JSON.parse(applicationYaml({ name: `app-${pad(i + 1)}`, repoURL: env.git.daemonUrl('fleet'), path: `app-${pad(i + 1)}`, destinationNamespace: 'fleet', interval: '1h' })) as object,
-    );
-    note(`${apps} apps: repo committed (${sha.slice(0, 7)}), creating the Applications`);
+    const bodies = Array.from({ length: apps }, (_, i) => {
+      const k = clusterOf(i);
+      const name = `app-${pad(i + 1)}`;
+      return JSON.parse(applicationYaml({ name, repoURL: env.git.daemonUrl('fleet'), path: name, destinationNamespace: 'fleet', interval: '1h', ...(k ? { cluster: `remote-${k}` } : {}) })) as object;
+    });
+    note(`${label}: repo committed (${sha.slice(0, 7)}), creating the Applications`);
 
-    const pids = { controller: env.controller.server.pid, apiserver: env.cp.pids.apiserver, etcd: env.cp.pids.etcd };
-    const cpu0 = { controller: cpuSeconds(pids.controller), apiserver: cpuSeconds(pids.apiserver), etcd: cpuSeconds(pids.etcd), bench: process.cpuUsage() };
+    const pids = { controller: env.controller.server.pid, apiserver: planes.map((cp) => cp.pids.apiserver), etcd: planes.map((cp) => cp.pids.etcd) };
+    const cpuNow = (): { controller: number; apiserver: number[]; etcd: number[] } => ({
+      controller: cpuSeconds(pids.controller),
+      apiserver: pids.apiserver.map(cpuSeconds),
+      etcd: pids.etcd.map(cpuSeconds),
+    });
+    const cpu0 = { ...cpuNow(), bench: process.cpuUsage() };
     const since = performance.now();
     let failure: unknown;
     const creating = inParallel(apps, CREATE_CONCURRENCY, (i) => admin.custom.createNamespacedCustomObject({ ...APPLICATIONS, body: bodies[i]! })).catch((err: unknown) => {
@@ -217,6 +266,7 @@ async function benchScale(apps: number, workers: number): Promise<ScaleRun> {
     });
     const progress: string[] = [];
     const listTimes: number[] = [];
+    const clusterMs: Array<number | undefined> = planes.map(() => undefined);
     let synced = 0;
     let elapsedMs = 0;
     let convergedMs: number | undefined;
@@ -224,11 +274,16 @@ async function benchScale(apps: number, workers: number): Promise<ScaleRun> {
       const t = performance.now();
       const list = (await admin.custom.listNamespacedCustomObject(APPLICATIONS)) as { items: Array<KubernetesObject & { status?: AppStatus }> };
       listTimes.push(performance.now() - t);
-      synced = list.items.filter((a) => a.status?.sync?.status === 'Synced' && a.status.lastAppliedRevision === sha).length;
       elapsedMs = performance.now() - since;
+      const perCluster = planes.map(() => 0);
+      for (const a of list.items) {
+        if (a.status?.sync?.status === 'Synced' && a.status.lastAppliedRevision === sha) perCluster[clusterOf(Number(a.metadata!.name!.slice(4)) - 1)]! += 1;
+      }
+      synced = perCluster.reduce((s, n) => s + n, 0);
+      for (const [k, n] of perCluster.entries()) if (clusterMs[k] === undefined && n === shares[k]) clusterMs[k] = elapsedMs;
       if (elapsedMs >= nextNote) {
-        progress.push(`${Math.round(elapsedMs / 1000)} s: ${synced}`);
-        note(`${apps} apps, w${workers}: ${progress.at(-1)} synced (load ${load()})`);
+        progress.push(`${Math.round(elapsedMs / 1000)} s: ${synced}${clusters > 1 ? ` (${perCluster.join('+')})` : ''}`);
+        note(`${label}: ${progress.at(-1)} synced (load ${load()})`);
         nextNote += PROGRESS_EVERY_MS;
       }
       if (synced === apps) {
@@ -240,33 +295,42 @@ async function benchScale(apps: number, workers: number): Promise<ScaleRun> {
     }
     await creating;
     if (failure !== undefined) throw failure;
+    const cpu1 = cpuNow();
     const cpu = {
-      controller: cpuSeconds(pids.controller) - cpu0.controller,
-      apiserver: cpuSeconds(pids.apiserver) - cpu0.apiserver,
-      etcd: cpuSeconds(pids.etcd) - cpu0.etcd,
+      controller: cpu1.controller - cpu0.controller,
+      apiserver: cpu1.apiserver.map((s, k) => s - cpu0.apiserver[k]!),
+      etcd: cpu1.etcd.map((s, k) => s - cpu0.etcd[k]!),
       bench: benchCpuSeconds(cpu0.bench),
     };
+    const peakMiB = processMemory(pids.controller).peakMiB;
     const metrics = await (await fetch(`${env.controller.metrics}/metrics`)).text();
     const logs = env.controller.logs();
+    const applied = await Promise.all(admins.map(async (c) => (await c.core.listNamespacedConfigMap({ namespace: 'fleet', labelSelector: APP_LABEL })).items.length));
     const run: ScaleRun = {
       apps,
       workers,
+      clusters,
       ...(convergedMs === undefined ? {} : { convergedMs }),
+      clusterMs,
       synced,
       elapsedMs,
       progress,
-      peakMiB: processMemory(pids.controller).peakMiB,
-      fetches: gitFetches(metrics, logs),
+      peakMiB,
+      fetches: gitFetches(metrics),
       lsRemotes: logLines(logs, 'git revision resolved'),
       cpu,
+      applied,
       reconciles: reconcileSummary(metrics),
+      complaints: complaints(logs),
       listMs: median(listTimes),
       load: load(),
     };
-    note(`${apps} apps, w${workers}: ${JSON.stringify(run)}`);
+    note(`${label}: ${JSON.stringify(run)}`);
     return run;
   } finally {
-    await stopEnv(env);
+    await env.stop();
+    await Promise.all(remotes.map((r) => r.stop()));
+    rmSync(env.dir, { recursive: true, force: true });
   }
 }
 
@@ -289,18 +353,20 @@ function logLines(logs: string, msg: string): number {
   return logs.split('\n').filter((l) => l.includes(`"msg":${JSON.stringify(msg)}`)).length;
 }
 
-/**
- * The git fetches the controller ran: the sum of a `*git*fetch*` counter when /metrics has one, else its
- * "git commit fetched" log lines (one per fetch that succeeded; a server refusing a fetch by sha makes a
- * second one, logged as "git server refuses a fetch by sha").
- */
-function gitFetches(metrics: string, logs: string): { count: number | undefined; from: string } {
-  const series = metrics.split('\n').filter((l) => /^[a-z_]*git[a-z_]*fetch[a-z_]*(\{[^}]*\})? /.test(l));
-  if (series.length) return { count: series.reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0), from: `metric ${series[0]!.split(/[{ ]/)[0]}` };
-  const fetched = logLines(logs, 'git commit fetched');
-  const refused = logLines(logs, 'git server refuses a fetch by sha; fetching all branch and tag history');
-  if (!logs.includes('"msg"')) return { count: undefined, from: 'n/a: the controller log is not JSON lines' };
-  return { count: fetched + refused, from: 'controller log ("git commit fetched"; /metrics has no git fetch counter)' };
+/** The controller's warn and error log lines, counted by message: `warn "watch failed; restarting" ×2`. */
+function complaints(logs: string): string[] {
+  const counts = new Map<string, number>();
+  for (const line of logs.split('\n')) {
+    const m = /^\{"level":"(warn|error)","time":"[^"]*","msg":("(?:[^"\\]|\\.)*")/.exec(line);
+    if (m) counts.set(`${m[1]} ${m[2]}`, (counts.get(`${m[1]} ${m[2]}`) ?? 0) + 1);
+  }
+  return [...counts].map(([what, n]) => `${what} ×${n}`);
+}
+
+/** The git fetches the controller ran: its gauge sigil_git_fetches (undefined when /metrics has none). */
+function gitFetches(metrics: string): number | undefined {
+  const line = metrics.split('\n').find((l) => /^sigil_git_fetches(\{\})? /.test(l));
+  return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
 
 /** "1,234 reconciles (success 1,200, failure 34), mean 0.210 s", from sigil_sync_total and sigil_sync_duration_seconds. */
@@ -316,13 +382,51 @@ function reconcileSummary(metrics: string): string {
   return `${count} reconciles (${byResult}${reasons.length ? `; ${reasons.join(', ')}` : ''}), mean ${count ? (seconds / count).toFixed(3) : '—'} s`;
 }
 
+/** Converged time, or how far it got. */
+function outcome(r: ScaleRun): string {
+  return r.convergedMs === undefined ? `not done: ${r.synced}/${r.apps} Synced after ${seconds(r.elapsedMs)} (${r.progress.join(', ')})` : seconds(r.convergedMs);
+}
+
+/** Git fetches for the one revision, ls-remotes, and what the controller's log complained of. */
+function gitAndLog(r: ScaleRun): string {
+  const fetches = r.fetches === undefined ? 'git fetches n/a (/metrics has no sigil_git_fetches)' : `${r.fetches} git fetch${r.fetches === 1 ? '' : 'es'} for 1 revision (sigil_git_fetches)`;
+  return `${fetches}, ${r.lsRemotes} ls-remote; controller log: ${r.complaints.length ? r.complaints.join(', ') : 'no warnings or errors'}`;
+}
+
 function scaleRow(r: ScaleRun): string[] {
-  const outcome = r.convergedMs === undefined ? `not done: ${r.synced}/${r.apps} Synced after ${seconds(r.elapsedMs)} (${r.progress.join(', ')})` : `${seconds(r.convergedMs)}`;
-  const fetches = r.fetches.count === undefined ? r.fetches.from : `${r.fetches.count} git fetch${r.fetches.count === 1 ? '' : 'es'} for 1 revision (${r.fetches.from}), ${r.lsRemotes} ls-remote`;
   return [
     `${r.apps} Applications × ${OBJECTS_PER_APP} ConfigMaps (one repo, one folder each, one commit), --sync-workers ${r.workers}: first create (${CREATE_CONCURRENCY} in flight) → all Synced at the commit; controller peak RSS (VmHWM); git fetches`,
-    `${outcome}; peak ${r.peakMiB.toFixed(1)} MiB; ${fetches}. CPU over the run: controller + its git ${r.cpu.controller.toFixed(1)} s, kube-apiserver ${r.cpu.apiserver.toFixed(1)} s, etcd ${r.cpu.etcd.toFixed(1)} s, bench ${r.cpu.bench.toFixed(1)} s (listing the Applications took ${Math.round(r.listMs)} ms, median); ${r.reconciles}; load avg at end ${r.load}`,
+    `${outcome(r)}; peak ${r.peakMiB.toFixed(1)} MiB; ${gitAndLog(r)}. CPU over the run: controller + its git ${r.cpu.controller.toFixed(1)} s, kube-apiserver ${r.cpu.apiserver[0]!.toFixed(1)} s, etcd ${r.cpu.etcd[0]!.toFixed(1)} s, bench ${r.cpu.bench.toFixed(1)} s (listing the Applications took ${Math.round(r.listMs)} ms, median); ${r.reconciles}; load avg at end ${r.load}`,
     "Flux's published figure for 1,000 Kustomizations: 4m16s, 175 MiB (published, not measured here)",
     'converge < 60 s, peak RSS < 256 MiB; repo fetched once per revision',
+  ];
+}
+
+/** The same run's figures as a cell: time, memory, fetches, CPU per process, per-cluster detail when spread. */
+function clusterCell(r: ScaleRun): string {
+  const names = r.cpu.apiserver.map((_, k) => (k ? `remote-${k}` : 'own'));
+  const perCluster = (values: number[]): string => (r.clusters > 1 ? values.map((v, k) => `${names[k]} ${v.toFixed(1)} s`).join(', ') : `${values[0]!.toFixed(1)} s`);
+  const sum = (values: number[]): number => values.reduce((s, v) => s + v, 0);
+  const detail = r.clusters > 1 ? ` (all of a cluster's Synced at: ${r.clusterMs.map((ms, k) => `${names[k]} ${ms === undefined ? 'not done' : seconds(ms)}`).join(', ')})` : '';
+  return (
+    `${outcome(r)}${detail}; peak ${r.peakMiB.toFixed(1)} MiB; ${gitAndLog(r)}. ` +
+    `CPU over the run: controller + its git ${r.cpu.controller.toFixed(1)} s; kube-apiserver${r.clusters > 1 ? `s ${sum(r.cpu.apiserver).toFixed(1)} s (${perCluster(r.cpu.apiserver)})` : ` ${perCluster(r.cpu.apiserver)}`}; ` +
+    `etcd${r.clusters > 1 ? `s ${sum(r.cpu.etcd).toFixed(1)} s (${perCluster(r.cpu.etcd)})` : ` ${perCluster(r.cpu.etcd)}`}; bench ${r.cpu.bench.toFixed(1)} s. ` +
+    `ConfigMaps listed after: ${r.applied.join(' + ')}; ${r.reconciles}; load avg at end ${r.load}`
+  );
+}
+
+/** Issue 7: one controller managing CLUSTERS clusters × CLUSTER_APPS Applications, beside the same in one cluster. */
+export async function benchSyncClusters(): Promise<string[][]> {
+  const apps = CLUSTERS * CLUSTER_APPS;
+  const reference = await benchScale(apps, DEFAULT_WORKERS, 1);
+  const spread = await benchScale(apps, DEFAULT_WORKERS, CLUSTERS);
+  return [
+    [
+      `one controller managing ${CLUSTERS} clusters × ${CLUSTER_APPS} Applications (its own + ${CLUSTERS - 1} remote control planes; ${OBJECTS_PER_APP} ConfigMaps each, one repo, one folder each, one commit; --sync-workers ${DEFAULT_WORKERS}): first create (${CREATE_CONCURRENCY} in flight) → all ${apps} Synced at the commit; controller peak RSS (VmHWM); git fetches; CPU of the controller vs the apiservers`,
+      clusterCell(spread),
+      `the same ${apps} Applications all in the controller's own cluster: ${clusterCell(reference)}`,
+      '— (issue 7: measure)',
+    ],
   ];
 }
