@@ -251,7 +251,10 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
     const drifted: PlannedObject[] = [];
     for (const p of memo.planned) {
       const id = describeObject(idOf(p.object));
-      const live = await target.live(entryOf(p.object));
+      const cached = await target.live(entryOf(p.object));
+      if (cached && (cached.metadata as { resourceVersion?: string }).resourceVersion === memo.versions.get(id)) continue;
+      // Changed (or gone) in the cache: read it fresh, since a watch that was down may still hold an old copy.
+      const live = await target.cluster.get(entryOf(p.object));
       const version = (live?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
       if (live && version === memo.versions.get(id)) continue;
       const fields = await driftOf(p.object, live, target.cluster).catch((err: unknown) => {

@@ -326,6 +326,7 @@ async function benchScale(apps: number, workers: number, clusters = 1): Promise<
       load: load(),
     };
     note(`${label}: ${JSON.stringify(run)}`);
+    for (const line of firstComplaints(logs)) note(`${label}: controller log: ${line}`);
     return run;
   } finally {
     await env.stop();
@@ -353,14 +354,26 @@ function logLines(logs: string, msg: string): number {
   return logs.split('\n').filter((l) => l.includes(`"msg":${JSON.stringify(msg)}`)).length;
 }
 
-/** The controller's warn and error log lines, counted by message: `warn "watch failed; restarting" ×2`. */
+/** The controller's warn and error log lines, each with its level and message: `warn "watch failed; restarting"`. */
+function complaintLines(logs: string): Array<{ what: string; line: string }> {
+  return logs.split('\n').flatMap((line) => {
+    const m = /^\{"level":"(warn|error)","time":"[^"]*","msg":("(?:[^"\\]|\\.)*")/.exec(line);
+    return m ? [{ what: `${m[1]} ${m[2]}`, line }] : [];
+  });
+}
+
+/** The controller's warn and error log lines counted by message: `warn "watch failed; restarting" ×2`. */
 function complaints(logs: string): string[] {
   const counts = new Map<string, number>();
-  for (const line of logs.split('\n')) {
-    const m = /^\{"level":"(warn|error)","time":"[^"]*","msg":("(?:[^"\\]|\\.)*")/.exec(line);
-    if (m) counts.set(`${m[1]} ${m[2]}`, (counts.get(`${m[1]} ${m[2]}`) ?? 0) + 1);
-  }
+  for (const { what } of complaintLines(logs)) counts.set(what, (counts.get(what) ?? 0) + 1);
   return [...counts].map(([what, n]) => `${what} ×${n}`);
+}
+
+/** The first warn or error line of the controller's log for each message, to see what it was. */
+function firstComplaints(logs: string): string[] {
+  const first = new Map<string, string>();
+  for (const { what, line } of complaintLines(logs)) if (!first.has(what)) first.set(what, line.slice(0, 600));
+  return [...first.values()];
 }
 
 /** The git fetches the controller ran: its gauge sigil_git_fetches (undefined when /metrics has none). */

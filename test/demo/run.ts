@@ -11,23 +11,12 @@ import { binaryPath, COMPONENTS, ensureBuilt } from '../env/build.js';
 import { waitUntil } from '../env/processes.js';
 import { secretData } from '../helpers/controller-process.js';
 import { ROOT, runSeal } from '../helpers/run-seal.js';
-import { applicationYaml, configMapYaml, readyOf, startSyncEnv, type AppStatus, type SyncEnv } from '../helpers/sync-env.js';
+import { applicationYaml, configMapYaml, deploymentYaml, readyOf, startSyncEnv, type AppStatus, type SyncEnv } from '../helpers/sync-env.js';
 
 const once = process.argv.includes('--once');
 const step = (n: number, text: string): void => console.log(`\n[${n}] ${text}`);
 const show = (text: string): void => console.log(text.replace(/^/gm, '    ').trimEnd());
 
-const DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, labels: {app: web}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "nginx:1.27", envFrom: [{configMapRef: {name: web-config}}]}]
-`;
 
 async function main(): Promise<void> {
   step(0, 'Building (or finding cached) kube-apiserver, etcd, kubectl and kustomize from the Go module proxy…');
@@ -81,7 +70,7 @@ async function demo(env: SyncEnv): Promise<void> {
   await env.git.createRepo('demo');
   const first = await env.git.commitFiles(
     'demo',
-    { 'deploy/web-config.yaml': configMapYaml('web-config', { GREETING: 'hello' }), 'deploy/web.yaml': DEPLOYMENT, 'deploy/db-sealed.yaml': sealed.stdout },
+    { 'deploy/web-config.yaml': configMapYaml('web-config', { GREETING: 'hello' }), 'deploy/web.yaml': deploymentYaml('web', { envFrom: 'web-config' }), 'deploy/db-sealed.yaml': sealed.stdout },
     'web app with a sealed database password',
   );
   show(`committed ${first.slice(0, 7)} to ${env.git.daemonUrl('demo')}`);

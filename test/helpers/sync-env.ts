@@ -125,3 +125,14 @@ export function configMapYaml(name: string, data: Record<string, string>, extra:
   const meta = { name, ...(extra.namespace ? { namespace: extra.namespace } : {}), ...(extra.annotations ? { annotations: extra.annotations } : {}) };
   return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta, data }, null, 2) + '\n';
 }
+
+/**
+ * A one-replica Deployment manifest (YAML) `name` (pod label `app: <name>`), with `annotations`, `replicas`,
+ * and the container's environment from ConfigMap `envFrom` when given.
+ */
+export function deploymentYaml(name: string, extra: { annotations?: Record<string, string>; replicas?: number; envFrom?: string } = {}): string {
+  const container = { name: 'web', image: 'nginx:1.27', ...(extra.envFrom ? { envFrom: [{ configMapRef: { name: extra.envFrom } }] } : {}) };
+  const metadata = { name, labels: { app: name }, ...(extra.annotations ? { annotations: extra.annotations } : {}) };
+  const spec = { replicas: extra.replicas ?? 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [container] } } };
+  return JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata, spec }, null, 2) + '\n';
+}

@@ -5,41 +5,12 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../env/processes.js';
+import { tcpProxy } from '../helpers/tcp-proxy.js';
 import { applicationYaml, configMapYaml, readyOf, startSyncEnv, type SyncEnv } from '../helpers/sync-env.js';
 
 const WEBHOOK_TOKEN = 'webhook-token-never-logged';
-
-/** A TCP forwarder on a fixed port that can be closed and opened again: the Git server "goes away". */
-async function tcpProxy(port: number, target: number): Promise<{ close(): Promise<void>; open(): Promise<void> }> {
-  let server: Server | undefined;
-  const sockets = new Set<Socket>();
-  const open = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      server = createServer((client) => {
-        const upstream = connect(target, '127.0.0.1');
-        for (const s of [client, upstream]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => s.destroy());
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-  await open();
-  return {
-    open,
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server?.close(() => resolve());
-      }),
-  };
-}
 
 describe('sync engine sources', () => {
   let env: SyncEnv;

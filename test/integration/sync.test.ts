@@ -6,22 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { secretData } from '../helpers/controller-process.js';
 import { runSeal } from '../helpers/run-seal.js';
-import { applicationYaml, configMapYaml, readyOf, startSyncEnv, type SyncEnv } from '../helpers/sync-env.js';
+import { applicationYaml, configMapYaml, deploymentYaml, readyOf, startSyncEnv, type SyncEnv } from '../helpers/sync-env.js';
 
 const PLAINTEXT = 'sync-plaintext-never-logged';
 
-const DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "registry.invalid/web:1"}]
-`;
 
 describe('sync engine', () => {
   let env: SyncEnv;
@@ -47,7 +35,7 @@ describe('sync engine', () => {
       env: { KUBECONFIG: env.cp.kubeconfig },
     });
     assert.equal(sealed.code, 0, sealed.stderr);
-    const sha = await env.git.commitFiles('shop', { 'deploy/config.yaml': configMapYaml('settings', { mode: 'blue' }), 'deploy/web.yaml': DEPLOYMENT, 'deploy/db.yaml': sealed.stdout, 'README.md': 'not rendered' }, 'first');
+    const sha = await env.git.commitFiles('shop', { 'deploy/config.yaml': configMapYaml('settings', { mode: 'blue' }), 'deploy/web.yaml': deploymentYaml('web'), 'deploy/db.yaml': sealed.stdout, 'README.md': 'not rendered' }, 'first');
     env.kubectl.apply(applicationYaml({ name: 'shop', repoURL: env.git.daemonUrl('shop'), path: 'deploy', destinationNamespace: 'prod' }));
 
     const s = await env.waitForStatus('sigil-apps', 'shop', 'shop synced', (st) => st.lastAppliedRevision === sha);
@@ -89,13 +77,13 @@ describe('sync engine', () => {
   });
 
   it('applies nothing of a malformed commit or of one the API server refuses, and keeps the last good revision', async () => {
-    await env.git.commitFiles('shop', { 'deploy/config.yaml': configMapYaml('settings', { mode: 'red' }), 'deploy/web.yaml': DEPLOYMENT, 'deploy/bad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\n   oops: [\n' }, 'broken yaml');
+    await env.git.commitFiles('shop', { 'deploy/config.yaml': configMapYaml('settings', { mode: 'red' }), 'deploy/web.yaml': deploymentYaml('web'), 'deploy/bad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\n   oops: [\n' }, 'broken yaml');
     let s = await env.waitForStatus('sigil-apps', 'shop', 'render refused', (st) => readyOf(st).reason === 'RenderFailed');
     assert.match(readyOf(s).message ?? '', /^deploy\/bad\.yaml: invalid YAML at line \d+: /);
     assert.deepEqual(cm('prod', 'settings'), { mode: 'green' });
 
     // Valid YAML, but a Deployment the API server refuses: the ConfigMap of the same commit is not applied either.
-    const refused = await env.git.commitFiles('shop', { 'deploy/bad.yaml': DEPLOYMENT.replace('name: web', 'name: broken').replace('replicas: 1', 'replicas: -3'), 'deploy/new.yaml': configMapYaml('new', { x: 'y' }) }, 'refused by dry-run');
+    const refused = await env.git.commitFiles('shop', { 'deploy/bad.yaml': deploymentYaml('broken', { replicas: -3 }), 'deploy/new.yaml': configMapYaml('new', { x: 'y' }) }, 'refused by dry-run');
     s = await env.waitForStatus('sigil-apps', 'shop', 'dry-run refused', (st) => readyOf(st).reason === 'DryRunFailed' && st.lastAttemptedRevision === refused);
     assert.match(readyOf(s).message ?? '', /^dry-run refused the revision, nothing was applied: deploy\/bad\.yaml document 1: Deployment\.apps prod\/broken: HTTP 422 Invalid: /);
     assert.deepEqual(cm('prod', 'settings'), { mode: 'green' });
@@ -156,7 +144,7 @@ spec:
     const sha = await env.git.commitFiles('waves', {
       'first.yaml': configMapYaml('wave-first', { n: '1' }, { annotations: { 'sigil.dev/sync-wave': '-1' } }),
       // No nodes run here, so this Deployment never becomes available: the wave after it must wait.
-      'web.yaml': DEPLOYMENT.replace('name: web', 'name: wave-web\n  annotations: {sigil.dev/sync-wave: "0"}'),
+      'web.yaml': deploymentYaml('wave-web', { annotations: { 'sigil.dev/sync-wave': '0' } }),
       'last.yaml': configMapYaml('wave-last', { n: '3' }, { annotations: { 'sigil.dev/sync-wave': '1' } }),
     }, 'waves');
     env.kubectl.apply(applicationYaml({ name: 'waves', repoURL: env.git.daemonUrl('waves'), destinationNamespace: 'prod' }));
