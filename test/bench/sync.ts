@@ -203,7 +203,7 @@ interface ScaleRun {
   /** Per cluster, the ConfigMaps the Applications applied there, listed once they were all synced. */
   applied: number[];
   reconciles: string;
-  /** Warnings and errors in the controller's log, by message ("watch failed; restarting ×2"). */
+  /** Warnings and errors in the controller's log, by message, and how many came during the run. */
   complaints: string[];
   listMs: number;
   load: string;
@@ -260,6 +260,7 @@ async function benchScale(apps: number, workers: number, clusters = 1): Promise<
     });
     const cpu0 = { ...cpuNow(), bench: process.cpuUsage() };
     const since = performance.now();
+    const sinceWall = Date.now();
     let failure: unknown;
     const creating = inParallel(apps, CREATE_CONCURRENCY, (i) => admin.custom.createNamespacedCustomObject({ ...APPLICATIONS, body: bodies[i]! })).catch((err: unknown) => {
       failure = err;
@@ -321,12 +322,12 @@ async function benchScale(apps: number, workers: number, clusters = 1): Promise<
       cpu,
       applied,
       reconciles: reconcileSummary(metrics),
-      complaints: complaints(logs),
+      complaints: complaints(logs, sinceWall),
       listMs: median(listTimes),
       load: load(),
     };
     note(`${label}: ${JSON.stringify(run)}`);
-    for (const line of firstComplaints(logs)) note(`${label}: controller log: ${line}`);
+    for (const line of firstComplaints(logs, sinceWall)) note(`${label}: controller log: ${line}`);
     return run;
   } finally {
     await env.stop();
@@ -355,25 +356,35 @@ function logLines(logs: string, msg: string): number {
 }
 
 /** The controller's warn and error log lines, each with its level and message: `warn "watch failed; restarting"`. */
-function complaintLines(logs: string): Array<{ what: string; line: string }> {
+function complaintLines(logs: string): Array<{ what: string; at: number; line: string }> {
   return logs.split('\n').flatMap((line) => {
-    const m = /^\{"level":"(warn|error)","time":"[^"]*","msg":("(?:[^"\\]|\\.)*")/.exec(line);
-    return m ? [{ what: `${m[1]} ${m[2]}`, line }] : [];
+    const m = /^\{"level":"(warn|error)","time":"([^"]*)","msg":("(?:[^"\\]|\\.)*")/.exec(line);
+    return m ? [{ what: `${m[1]} ${m[3]}`, at: Date.parse(m[2]!), line }] : [];
   });
 }
 
-/** The controller's warn and error log lines counted by message: `warn "watch failed; restarting" ×2`. */
-function complaints(logs: string): string[] {
-  const counts = new Map<string, number>();
-  for (const { what } of complaintLines(logs)) counts.set(what, (counts.get(what) ?? 0) + 1);
-  return [...counts].map(([what, n]) => `${what} ×${n}`);
+/**
+ * The controller's warn and error log lines counted by message, and how many came at or after `since` (a
+ * Date.now()): `warn "watch failed; restarting" ×2 (0 after the first create)`.
+ */
+function complaints(logs: string, since: number): string[] {
+  const counts = new Map<string, { all: number; after: number }>();
+  for (const { what, at } of complaintLines(logs)) {
+    const c = counts.get(what) ?? { all: 0, after: 0 };
+    c.all += 1;
+    if (at >= since) c.after += 1;
+    counts.set(what, c);
+  }
+  return [...counts].map(([what, c]) => `${what} ×${c.all} (${c.after} after the first create)`);
 }
 
-/** The first warn or error line of the controller's log for each message, to see what it was. */
-function firstComplaints(logs: string): string[] {
+/** To see what they were: the first warn or error line of the controller's log for each message, and for each the first at or after `since`. */
+function firstComplaints(logs: string, since: number): string[] {
   const first = new Map<string, string>();
-  for (const { what, line } of complaintLines(logs)) if (!first.has(what)) first.set(what, line.slice(0, 600));
-  return [...first.values()];
+  for (const { what, at, line } of complaintLines(logs)) {
+    for (const key of [what, ...(at >= since ? [`${what} after`] : [])]) if (!first.has(key)) first.set(key, line.slice(0, 600));
+  }
+  return [...new Set(first.values())];
 }
 
 /** The git fetches the controller ran: its gauge sigil_git_fetches (undefined when /metrics has none). */
