@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -11,7 +11,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'sigil-build-test-'));
 process.env.SIGIL_TESTBIN = join(scratch, 'testbin');
 process.env.SIGIL_TESTBIN_LOGS = join(scratch, 'logs');
 delete process.env.KUBEBUILDER_ASSETS;
-const { COMPONENTS, binaryPath, builderGoMod } = await import('./build.js');
+const { COMPONENTS, binaryPath, builderGoMod, patchSource } = await import('./build.js');
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const KUBERNETES_GO_MOD = `// This is a generated file. Do not edit directly.
@@ -126,6 +126,25 @@ describe('binaryPath', () => {
           ? `${c.name} ${c.version} cannot be built here: ${c.blocked}`
           : `${c.name} ${c.version} is not built: run \`npm run testenv -- build ${c.name}\` (log: ${join(scratch, 'logs', `${c.name}.log`)})`,
       });
+    });
+  }
+});
+
+describe('patchSource', () => {
+  const dir = (text: string): string => {
+    const d = join(scratch, `patch-${Math.random().toString(36).slice(2)}`);
+    mkdirSync(join(d, 'pkg'), { recursive: true });
+    writeFileSync(join(d, 'pkg/a.go'), text);
+    return d;
+  };
+  it('replaces the text where it occurs exactly once', () => {
+    const d = dir('x := f(a)\ny := g(a)\n');
+    patchSource(d, [{ file: 'pkg/a.go', from: 'f(a)', to: 'f(a, "$&")' }]);
+    assert.equal(readFileSync(join(d, 'pkg/a.go'), 'utf8'), 'x := f(a, "$&")\ny := g(a)\n');
+  });
+  for (const [name, text, count] of [['missing', 'y := g(a)\n', 0], ['twice', 'f(a)\nf(a)\n', 2]] as const) {
+    it(`refuses a patch whose text is ${name}`, () => {
+      assert.throws(() => patchSource(dir(text), [{ file: 'pkg/a.go', from: 'f(a)', to: 'h(a)' }]), { message: `patch of pkg/a.go: the text to replace occurs ${count} times, not once` });
     });
   }
 });

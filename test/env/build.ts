@@ -10,10 +10,11 @@
  * other folder replacements, whose modules the release already requires at released versions. Builds run
  * one at a time across processes (a lock folder), print progress, log to `~/.cache/sigil/logs/<name>.log`
  * and are reused by every later run. A module the proxy refuses fails that component with the go
- * command's reason; nothing is substituted.
+ * command's reason; nothing is substituted. A release that needs small source edits to build against the
+ * versions the proxy serves lists them (`patches`): the builder copies that module and edits the copy.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { TESTBIN_CACHE } from './binaries.js';
@@ -40,6 +41,19 @@ export interface Component {
   placeholderVersion?: string;
   /** Why it cannot be built here; building it fails at once with this reason instead of trying. */
   blocked?: string;
+  /**
+   * Edits of the release's source that it needs to build against the dependency versions the proxy serves
+   * (see `vault`): the module is copied, each `from` must occur exactly once in its `file`, and the builder
+   * replaces the module by the edited copy.
+   */
+  patches?: readonly SourcePatch[];
+}
+
+/** One edit of a file of a release's source. */
+export interface SourcePatch {
+  file: string;
+  from: string;
+  to: string;
 }
 
 const KUBERNETES = 'v1.37.2';
@@ -90,18 +104,30 @@ export const COMPONENTS = {
     packages: ['.'],
     binaries: ['kustomize'],
   },
+  // Vault's go.mod takes github.com/hashicorp/vault/sdk from its own ./sdk folder, which the go command
+  // ignores for a dependency; the release it requires, sdk v0.21.0, differs from that folder in two
+  // signatures, so three call sites are adapted (nothing else of Vault changes):
+  // framework.Backend.ActivationFunc takes a third argument (the activation flag's name) in v0.21.0, and
+  // keysutil's RestorePolicy returns only an error there (the restored name is then the requested one).
   vault: {
     name: 'vault',
     version: 'v1.21.4',
     module: 'github.com/hashicorp/vault',
     packages: ['.'],
     binaries: ['vault'],
-    blocked:
-      'v1.21.4 is the only current Vault release the Go module proxy serves, and it does not build: the go ' +
-      'command ignores its replacement of github.com/hashicorp/vault/sdk by its ./sdk folder, and that folder\'s ' +
-      'API matches no sdk release the proxy serves (framework.Backend.ActivationFunc takes two arguments only up ' +
-      'to sdk v0.20.0; keysutil RestorePolicy returns two values only from v0.24.0; v0.20.1, v0.20.2 and v0.21.1 ' +
-      'are refused). OpenBao (github.com/openbao/openbao/v2, @main and v2.4.1) is refused by the proxy too.',
+    patches: [
+      {
+        file: 'vault/identity_store.go',
+        from: '\t\tActivationFunc: iStore.activateDeduplication,',
+        to: '\t\tActivationFunc: func(ctx context.Context, req *logical.Request, _ string) error { return iStore.activateDeduplication(ctx, req) },',
+      },
+      { file: 'vault/logical_system_activation_flags.go', from: 'b.idStoreBackend.ActivationFunc(ctx, nil)', to: 'b.idStoreBackend.ActivationFunc(ctx, nil, "")' },
+      {
+        file: 'builtin/logical/transit/path_restore.go',
+        from: '\trestoredKeyName, err := b.lm.RestorePolicy(ctx, req.Storage, keyName, backupB64, force)\n\tif err != nil {',
+        to: '\trestoredKeyName := keyName\n\tif err := b.lm.RestorePolicy(ctx, req.Storage, keyName, backupB64, force); err != nil {',
+      },
+    ],
   },
 } as const satisfies Record<string, Component>;
 
@@ -223,9 +249,18 @@ async function build(c: Component, say: (line: string) => void): Promise<void> {
   };
   try {
     const served = `${c.servedAs ?? c.module}@${c.version}`;
-    const info = JSON.parse(await go(['mod', 'download', '-json', served], `go mod download ${served}`)) as { GoMod?: string };
-    if (!info.GoMod) throw new Error(`building ${c.name} ${c.version} failed: go mod download named no go.mod for ${served}`);
-    writeFileSync(join(work, 'go.mod'), builderGoMod(c, readFileSync(info.GoMod, 'utf8')));
+    const info = JSON.parse(await go(['mod', 'download', '-json', served], `go mod download ${served}`)) as { GoMod?: string; Dir?: string };
+    if (!info.GoMod || !info.Dir) throw new Error(`building ${c.name} ${c.version} failed: go mod download named no go.mod or folder for ${served}`);
+    let goMod = builderGoMod(c, readFileSync(info.GoMod, 'utf8'));
+    if (c.patches?.length) {
+      step = 'patch';
+      const src = join(work, 'src');
+      cpSync(info.Dir, src, { recursive: true });
+      await run('chmod', ['-R', 'u+w', src], work, env, log, c);
+      patchSource(src, c.patches);
+      goMod += `\nreplace ${c.module} => ./src\n`;
+    }
+    writeFileSync(join(work, 'go.mod'), goMod);
     const imports = c.packages.map((p) => `\t_ "${importPath(c, p)}"`).join('\n');
     writeFileSync(join(work, 'tools.go'), `//go:build tools\n\npackage tools\n\nimport (\n${imports}\n)\n`);
     await go(['mod', 'tidy'], 'go mod tidy');
@@ -243,6 +278,20 @@ async function build(c: Component, say: (line: string) => void): Promise<void> {
     clearInterval(timer);
     log.end();
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Applies `patches` to the source folder `dir`. Throws, naming the file, when a `from` does not occur
+ * exactly once (the release changed: the patch must be looked at again, never applied blindly).
+ */
+export function patchSource(dir: string, patches: readonly SourcePatch[]): void {
+  for (const p of patches) {
+    const file = join(dir, p.file);
+    const text = readFileSync(file, 'utf8');
+    const count = text.split(p.from).length - 1;
+    if (count !== 1) throw new Error(`patch of ${p.file}: the text to replace occurs ${count} times, not once`);
+    writeFileSync(file, text.replace(p.from, () => p.to));
   }
 }
 

@@ -4,6 +4,7 @@
  * TokenReview.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { binaryPath, COMPONENTS } from './build.js';
 import { freePort, startServer, waitUntil, type Server } from './processes.js';
@@ -26,6 +27,7 @@ export const VAULT_ROOT_TOKEN = 'sigil-root';
 /** Starts the dev server, mounts transit at `transit` and enables Kubernetes auth at `kubernetes`. */
 export async function startVault(options: { dir: string; logDir?: string }): Promise<Vault> {
   const binary = binaryPath('vault', COMPONENTS.vault.binaries[0]);
+  mkdirSync(options.dir, { recursive: true });
   const port = await freePort();
   const addr = `http://127.0.0.1:${port}`;
   const logDir = options.logDir ?? join(options.dir, 'logs');

@@ -6,6 +6,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /** A forwarder from 127.0.0.1:`port` to 127.0.0.1:`target`. */
 export interface TcpProxy {
+  port: number;
   /** Drops every connection and stops listening. */
   close(): Promise<void>;
   /** Listens again on the same port. */
@@ -32,6 +33,7 @@ export async function tcpProxy(port: number, target: number): Promise<TcpProxy> 
     });
   await open();
   return {
+    port,
     open,
     close: () =>
       new Promise((resolve) => {
