@@ -23,6 +23,7 @@ import { WorkQueue } from './runtime/work-queue.js';
 import { createSyncEngine, type SyncEngine } from './sync/engine.js';
 import { impersonating } from './sync/targets.js';
 import { unsealObserver } from './unseal/observer.js';
+import { vaultOpener } from './unseal/vault-opener.js';
 import { OWNER_LABEL } from './unseal/secret-plan.js';
 import { createUnsealer, queueKey, SEALED_SECRET_APIS, type SealedSecretApiName, type SealedSecretResource } from './unseal/unsealer.js';
 
@@ -157,12 +158,14 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
   await Promise.all([...caches.map((c) => c.start()), sync?.start()]);
 
   const findIn = <T>(list: ObjectCache<T>[], key: string): T | undefined => list.map((c) => c.get(key)).find(Boolean);
+  const vault = config.vault ? vaultOpener(config.vault) : undefined;
   const unseal = createUnsealer({
     core,
     custom,
     keys: { ring: () => keys.ring() },
     sealedSecrets: { get: (apiName, key) => findIn(sealedSecrets.get(apiName) ?? [], key) },
     ownedSecrets: { get: (key) => findIn(ownedSecrets, key) },
+    ...(vault ? { vault } : {}),
     observer: unsealObserver(log, events, metrics),
     clock: () => new Date(),
   });
@@ -211,9 +214,15 @@ export async function startController(config: ControllerConfig, log: Logger, kc 
     : undefined;
   if (!election) lead();
 
+  const vaultCalls = metrics.gauge('sigil_vault_calls', 'Vault logins and requests since start.', ['kind']);
   const gitFetches = metrics.gauge('sigil_git_fetches', 'Git fetches run by the sync engine since start (a commit is fetched once for every Application).');
   metrics.onRender(() => {
     if (sync) gitFetches.set({}, sync.fetchCount());
+    if (vault) {
+      const { logins, requests } = vault.stats();
+      vaultCalls.set({ kind: 'login' }, logins);
+      vaultCalls.set({ kind: 'request' }, requests);
+    }
     keysLoaded.set({ state: 'usable' }, keys.ring().usable().length);
     queueDepth.set({}, queue?.depth() ?? 0);
   });

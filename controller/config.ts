@@ -41,6 +41,25 @@ export interface ControllerConfig {
   defaultServiceAccount?: string;
   /** False: Secret references outside the Application's namespace are refused. */
   crossNamespaceRefs: boolean;
+  /** Vault transit for Vault-sealed SealedSecrets; absent without --vault-addr. */
+  vault?: VaultConfig;
+}
+
+/** How the controller reaches and logs in to Vault. */
+export interface VaultConfig {
+  addr: string;
+  auth: 'kubernetes' | 'token' | 'approle';
+  /** Kubernetes auth role. */
+  role?: string;
+  /** Auth method mount (default: the method's name). */
+  authMount?: string;
+  /** File holding the ServiceAccount token for Kubernetes auth (read at each login). */
+  jwtFile: string;
+  /** File holding a token (token auth; else VAULT_TOKEN). */
+  tokenFile?: string;
+  /** CA certificate file (PEM) for an https Vault. */
+  caCert?: string;
+  namespace?: string;
 }
 
 /** Parses a Go-style duration (`720h`, `1h30m`, `90s`, `0`) into milliseconds. */
@@ -104,6 +123,14 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
     .addOption(opt('--sync-service-account <name>', 'ServiceAccount in --namespace whose rights the sync engine uses (impersonated)', 'sync-service-account').default('sigil-sync'))
     .addOption(opt('--default-service-account <name>', 'ServiceAccount impersonated, in their own namespace, for Applications that name none', 'default-service-account'))
     .addOption(opt('--no-cross-namespace-refs', 'refuse Applications that name Secrets outside their own namespace', 'cross-namespace-refs'))
+    .addOption(opt('--vault-addr <url>', 'Vault address, for SealedSecrets sealed with Vault transit', 'vault-addr'))
+    .addOption(opt('--vault-auth <method>', 'kubernetes | token | approle (token: VAULT_TOKEN or --vault-token-file; approle: VAULT_ROLE_ID and VAULT_SECRET_ID)', 'vault-auth').choices(['kubernetes', 'token', 'approle']).default('kubernetes'))
+    .addOption(opt('--vault-role <name>', 'Vault role of the Kubernetes auth login', 'vault-role').default('sigil-controller'))
+    .addOption(opt('--vault-auth-mount <path>', 'where the auth method is mounted (default: its name)', 'vault-auth-mount'))
+    .addOption(opt('--vault-jwt-file <file>', 'ServiceAccount token for Kubernetes auth, read at each login', 'vault-jwt-file').default('/var/run/secrets/kubernetes.io/serviceaccount/token'))
+    .addOption(opt('--vault-token-file <file>', 'token for --vault-auth token (else VAULT_TOKEN)', 'vault-token-file'))
+    .addOption(opt('--vault-cacert <file>', 'CA certificate (PEM) of an https Vault', 'vault-cacert'))
+    .addOption(opt('--vault-namespace <ns>', 'Vault Enterprise namespace', 'vault-namespace'))
     .addOption(opt('--webhook-secret <name>', 'Secret in --namespace whose `token` verifies POST /hooks/git', 'webhook-secret').default('sigil-webhook'))
     .action(async (flags: Record<string, unknown>, command: Command) => {
       // commander turns a boolean flag on when its variable is set at all, whatever the value
@@ -142,6 +169,20 @@ export function controllerProgram(run: (config: ControllerConfig) => Promise<voi
         syncServiceAccount: flags.syncServiceAccount as string,
         defaultServiceAccount: flags.defaultServiceAccount as string | undefined,
         crossNamespaceRefs: flags.crossNamespaceRefs !== false,
+        ...(flags.vaultAddr
+          ? {
+              vault: {
+                addr: flags.vaultAddr as string,
+                auth: flags.vaultAuth as VaultConfig['auth'],
+                role: flags.vaultRole as string,
+                authMount: flags.vaultAuthMount as string | undefined,
+                jwtFile: flags.vaultJwtFile as string,
+                tokenFile: flags.vaultTokenFile as string | undefined,
+                caCert: flags.vaultCacert as string | undefined,
+                namespace: flags.vaultNamespace as string | undefined,
+              },
+            }
+          : {}),
       });
     });
 }

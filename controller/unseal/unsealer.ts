@@ -8,7 +8,7 @@
  */
 import type { CoreV1Api, CustomObjectsApi, KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { SigilError, StalledError } from '../../shared/errors.js';
+import { SigilError, StalledError, WaitingError } from '../../shared/errors.js';
 import { readSealedSecret, type SealedSecret } from '../../shared/manifest/sealed-secret.js';
 import type { SecretObject } from '../../shared/sealing/unseal-secret.js';
 import { nextStatus, sameStatus, type Outcome, type SealedSecretStatus } from './conditions.js';
@@ -42,6 +42,9 @@ export interface ObjectRef {
   uid: string;
 }
 
+/** The longest wait between two tries of a SealedSecret while Vault is unavailable or denies. */
+const VAULT_MAX_RETRY_MS = 60_000;
+
 /** The SealedSecret APIs the controller reconciles. */
 export type SealedSecretApiName = 'sigil' | 'bitnami';
 
@@ -71,6 +74,8 @@ export interface UnsealerDeps {
   sealedSecrets: { get(api: SealedSecretApiName, key: string): SealedSecretResource | undefined };
   /** Secrets carrying the ownership label; others are read from the API when needed. */
   ownedSecrets: { get(key: string): V1Secret | undefined };
+  /** Opens Vault-sealed SealedSecrets (`--vault-addr`); absent, they are refused with VaultNotConfigured. */
+  vault?: { unseal(ss: SealedSecret): Promise<SecretObject> };
   observer: UnsealObserver;
   clock: () => Date;
 }
@@ -85,6 +90,8 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
    * writes (the Secret it created, the status it patched), and those wake-ups must cost nothing.
    */
   const settled = new Map<string, { generation: number; secretVersion: string }>();
+  /** uid → consecutive Vault outages or denials, for that object's retry delay. */
+  const vaultFailures = new Map<string, number>();
 
   return async function reconcile(qkey: string): Promise<void> {
     const [apiName, key] = qkey.split(':', 2) as [SealedSecretApiName, string];
@@ -135,8 +142,7 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
     } catch (err) {
       throw new StalledError('InvalidSpec', (err as Error).message);
     }
-    const { secret, keyName } = deps.keys.ring().unseal(ss, hints.get(ref.uid));
-    hints.set(ref.uid, keyName);
+    const secret = ss.vault ? await openWithVault(ref, ss) : openWithKeys(ref, ss);
     const desired = {
       labels: secret.metadata.labels ?? {},
       annotations: secret.metadata.annotations ?? {},
@@ -162,6 +168,33 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
     }
     if (plan.action !== 'none') deps.observer.written(ref, plan.action);
     return { action: plan.action, secretVersion: written?.metadata?.resourceVersion };
+  }
+
+  function openWithKeys(ref: ObjectRef, ss: SealedSecret): SecretObject {
+    const { secret, keyName } = deps.keys.ring().unseal(ss, hints.get(ref.uid));
+    hints.set(ref.uid, keyName);
+    return secret;
+  }
+
+  /**
+   * Opens a Vault-sealed SealedSecret with one decrypt batch. While Vault is unreachable or denies, the
+   * object is tried again with its own backoff (1 s doubling to 1 min) for as long as it takes: the queue's
+   * give-up would leave it failed after a long outage. Nothing is written meanwhile, so the Secret stays.
+   */
+  async function openWithVault(ref: ObjectRef, ss: SealedSecret): Promise<SecretObject> {
+    if (!deps.vault) {
+      throw new StalledError('VaultNotConfigured', `SealedSecret ${ref.namespace}/${ref.name} is sealed with Vault transit (${ss.vault!.mount}/${ss.vault!.key}), but the controller runs without --vault-addr`);
+    }
+    try {
+      const secret = await deps.vault.unseal(ss);
+      vaultFailures.delete(ref.uid);
+      return secret;
+    } catch (err) {
+      if (!(err instanceof SigilError) || (err.reason !== 'VaultUnavailable' && err.reason !== 'VaultDenied')) throw err;
+      const n = (vaultFailures.get(ref.uid) ?? 0) + 1;
+      vaultFailures.set(ref.uid, n);
+      throw new WaitingError(err.reason, err.message, Math.min(VAULT_MAX_RETRY_MS, 1000 * 2 ** (n - 1)), { cause: err });
+    }
   }
 
   async function readSecret(ref: ObjectRef): Promise<V1Secret | undefined> {

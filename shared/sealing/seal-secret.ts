@@ -53,17 +53,30 @@ export interface SealSecretOptions {
  * in the template. Throws StalledError when the Secret's namespace contradicts an explicit one.
  */
 export function sealSecret(secret: PlainSecret, options: SealSecretOptions): SealedSecret {
-  const namespace = secret.namespace ?? options.defaultNamespace;
-  if (!namespace && options.scope !== 'cluster-wide') {
+  const target = sealTarget(secret, options.scope, options.defaultNamespace);
+  return sealedSecretFor(secret, target, options.api, sealData(options.publicKey, target, secret.data, options.random));
+}
+
+/**
+ * Where `secret`'s values are sealed for: its name, its namespace (else `defaultNamespace`) and `scope`.
+ * @throws StalledError('InvalidManifest') when there is no namespace at all and the scope needs one.
+ */
+export function sealTarget(secret: PlainSecret, scope: Scope, defaultNamespace: string): SealTarget {
+  const namespace = secret.namespace ?? defaultNamespace;
+  if (!namespace && scope !== 'cluster-wide') {
     throw new StalledError('InvalidManifest', `${secret.where}: no namespace; give one with -n or in metadata`);
   }
-  const target = { name: secret.name, namespace, scope: options.scope };
+  return { name: secret.name, namespace, scope };
+}
+
+/** The SealedSecret holding `encryptedData` for `secret` at `target`: its template carries the Secret's metadata, type and immutability. */
+export function sealedSecretFor(secret: PlainSecret, target: SealTarget, api: SealedSecretApi, encryptedData: Map<string, string>): SealedSecret {
   return {
-    api: options.api,
-    name: secret.name,
-    namespace: namespace || undefined,
-    scope: options.scope,
-    encryptedData: sealData(options.publicKey, target, secret.data, options.random),
+    api,
+    name: target.name,
+    namespace: target.namespace || undefined,
+    scope: target.scope,
+    encryptedData,
     template: {
       labels: secret.labels,
       annotations: secret.annotations,

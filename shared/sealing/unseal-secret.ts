@@ -53,15 +53,17 @@ export function unsealSecret(ss: SealedSecret, keys: readonly KeyObject[]): Unse
       throw new StalledError('DecryptFailed', `SealedSecret ${ref}: key ${key}: ${why}`);
     }
   }
+  return { secret: secretObject(ss, data), keyIndexes };
+}
+
+/** The Secret `ss` unseals to, holding `data` (key → standard base64, in the given order). */
+export function secretObject(ss: SealedSecret, data: Iterable<readonly [string, string]>): SecretObject {
   const { labels, annotations, type, immutable } = ss.template;
   const metadata: SecretObject['metadata'] = { name: ss.name };
   if (ss.namespace) metadata.namespace = ss.namespace;
   if (Object.keys(labels).length) metadata.labels = labels;
   if (Object.keys(annotations).length) metadata.annotations = annotations;
-  return {
-    secret: { apiVersion: 'v1', kind: 'Secret', metadata, type, ...(immutable !== undefined ? { immutable } : {}), data: Object.fromEntries(data) },
-    keyIndexes,
-  };
+  return { apiVersion: 'v1', kind: 'Secret', metadata, type, ...(immutable !== undefined ? { immutable } : {}), data: Object.fromEntries(data) };
 }
 
 /** Strict standard base64 (whitespace tolerated, as YAML folding may add it); throws OpenError otherwise. */
