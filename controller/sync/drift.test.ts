@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Cluster, KubeObject } from './cluster.js';
-import { differences, driftOf, driftSubject, MISSING } from './drift.js';
+import { differences, driftOf, MISSING } from './drift.js';
 
 describe('differences', () => {
   const cases: { name: string; a: unknown; b: unknown; want: string[] }[] = [
@@ -173,13 +173,3 @@ describe('driftOf', () => {
   });
 });
 
-describe('driftSubject', () => {
-  const cases: [KubeObject, string][] = [
-    [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'prod' } }, 'ConfigMap prod/settings'],
-    [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'prod' } }, 'Deployment.apps prod/web'],
-    [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'reader' } }, 'ClusterRole.rbac.authorization.k8s.io reader'],
-  ];
-  for (const [obj, want] of cases) {
-    it(want, () => assert.equal(driftSubject(obj), want));
-  }
-});

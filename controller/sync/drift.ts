@@ -7,7 +7,7 @@
  *
  * Drift is reported as field paths only (`data.password`, `spec.replicas`), never values.
  */
-import { describeObject, idOf, type Cluster, type KubeObject } from './cluster.js';
+import type { Cluster, KubeObject } from './cluster.js';
 
 /** Metadata fields the server owns; they differ without drift. */
 const SERVER_METADATA = new Set(['resourceVersion', 'managedFields', 'generation', 'creationTimestamp', 'uid', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds']);
@@ -29,11 +29,6 @@ export function differences(a: unknown, b: unknown): string[] {
   walk(a, b, '', out);
   out.sort();
   return out.length > MAX_PATHS ? [...out.slice(0, MAX_PATHS), '…'] : out;
-}
-
-/** Names `obj` as messages do. */
-export function driftSubject(obj: KubeObject): string {
-  return describeObject(idOf(obj));
 }
 
 function strip(obj: KubeObject): Record<string, unknown> {
