@@ -9,14 +9,16 @@ import { errorMessage, UsageError } from '../shared/errors.js';
 import { registerCert } from './commands/cert.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerReencrypt } from './commands/reencrypt.js';
+import { registerRewrap } from './commands/rewrap.js';
 import { registerSeal } from './commands/seal.js';
 import { registerUnseal } from './commands/unseal.js';
+import { registerVault } from './commands/vault.js';
 
 /** The `seal` program with every command registered. */
 export function buildProgram(): Command {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   const program = new Command('seal')
-    .description('Encrypt Kubernetes Secrets so they can be kept in Git; only the cluster can open them.')
+    .description('Encrypt Kubernetes Secrets so they can be kept in Git; only the cluster (or your Vault) can open them.')
     .version(pkg.version)
     .enablePositionalOptions()
     .exitOverride()
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerCert(program);
   registerKeygen(program);
   registerReencrypt(program);
+  registerRewrap(program);
+  registerVault(program);
   return program;
 }
 

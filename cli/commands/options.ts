@@ -35,3 +35,10 @@ export function controllerNamespaceOption(): Option {
     .env('SEAL_CONTROLLER_NAMESPACE')
     .default(DEFAULT_CONTROLLER_NAMESPACE);
 }
+
+/** `--vault-mount`: where Vault's transit engine is mounted, without the slashes users may write around it. */
+export function vaultMountOption(): Option {
+  return new Option('--vault-mount <path>', 'where the Vault transit engine is mounted')
+    .argParser((value: string) => value.replace(/^\/+|\/+$/g, ''))
+    .default('transit');
+}

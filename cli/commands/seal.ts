@@ -1,12 +1,15 @@
 /**
- * The default action: `seal [-f FILE] --cert CERT …`, plus its `--raw` and `--merge-into` forms.
+ * The default action: `seal [-f FILE] --cert CERT …` or `--vault-key NAME …`, plus its `--raw` and
+ * `--merge-into` forms.
  */
+import { homedir } from 'node:os';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { UsageError } from '../../shared/errors.js';
 import type { Scope } from '../../shared/crypto/scope.js';
 import type { ManifestFormat } from '../../shared/manifest/parse.js';
-import { controllerNamespaceOption, parseFormat, parseScope } from './options.js';
+import type { VaultSealing } from '../lib/vault-seal.js';
+import { controllerNamespaceOption, parseFormat, parseScope, vaultMountOption } from './options.js';
 
 interface SealFlags {
   file?: string;
@@ -22,6 +25,8 @@ interface SealFlags {
   fromFile?: string;
   mergeInto?: string;
   controllerNamespace: string;
+  vaultKey?: string;
+  vaultMount: string;
 }
 
 const EXAMPLES = `
@@ -40,6 +45,11 @@ Examples:
 
   # add or replace keys in an existing sealed file; only those lines change
   seal --cert cert.pem --merge-into sealed.yaml < new-keys.yaml
+
+  # with a Vault transit key instead of the cluster's certificate (VAULT_ADDR, VAULT_TOKEN or vault login)
+  seal vault create-key team-db
+  seal --vault-key team-db -f secret.yaml -w sealed.yaml
+  seal --vault-key team-db --merge-into sealed.yaml < new-keys.yaml
 `;
 
 /** Registers the default action on the root program. */
@@ -58,12 +68,16 @@ export function registerSeal(program: Command): void {
     .option('--name <name>', 'with --raw: the Secret name the value is for')
     .option('--from-file <file>', 'with --raw: read the value from this file')
     .option('--merge-into <file>', 'seal the input keys into this sealed file, in place')
+    .option('--vault-key <name>', 'seal with this Vault transit key instead of the certificate (Vault from VAULT_ADDR, VAULT_TOKEN, …)')
+    .addOption(vaultMountOption())
     .addHelpText('after', EXAMPLES)
-    .action(async (flags: SealFlags) => {
+    .action(async (flags: SealFlags, command: Command) => {
+      const vault = vaultSealing(flags, command);
       const lib = await import('../lib/seal.js');
       const { openInput, writeOutput } = await import('../lib/io.js');
       const now = new Date();
       if (flags.raw) {
+        if (vault) throw new UsageError('--raw does not take --vault-key: a Vault value is bound to its key name; use --merge-into');
         if (flags.mergeInto || flags.file) throw new UsageError('--raw reads stdin or --from-file; it takes no -f or --merge-into');
         const out = await lib.sealRaw({ ...openInput(flags.fromFile), cert: flags.cert, controllerNamespace: flags.controllerNamespace, now, name: flags.name, namespace: flags.namespace, scope: flags.scope });
         return writeOutput(out, flags.write);
@@ -71,7 +85,7 @@ export function registerSeal(program: Command): void {
       if (flags.name || flags.fromFile) throw new UsageError('--name and --from-file go with --raw');
       if (flags.mergeInto) {
         if (flags.write) throw new UsageError('--merge-into rewrites that file; it takes no -w');
-        return lib.mergeInto({ ...openInput(flags.file), cert: flags.cert, controllerNamespace: flags.controllerNamespace, now, file: flags.mergeInto, allowEmptyData: !!flags.allowEmptyData });
+        return lib.mergeInto({ ...openInput(flags.file), cert: flags.cert, controllerNamespace: flags.controllerNamespace, now, file: flags.mergeInto, allowEmptyData: !!flags.allowEmptyData, vault });
       }
       const out = await lib.sealManifests({
         ...openInput(flags.file),
@@ -83,7 +97,26 @@ export function registerSeal(program: Command): void {
         api: flags.api,
         format: flags.format,
         allowEmptyData: !!flags.allowEmptyData,
+        vault,
       });
       return writeOutput(out, flags.write);
     });
+}
+
+/**
+ * The Vault key of `--vault-key`, or undefined. A `--cert` on the command line excludes it; one from
+ * SEAL_CERT is ignored, as the flag is the more explicit choice.
+ */
+function vaultSealing(flags: SealFlags, command: Command): VaultSealing | undefined {
+  if (!flags.vaultKey) {
+    if (command.getOptionValueSource('vaultMount') === 'cli') throw new UsageError('--vault-mount goes with --vault-key');
+    return undefined;
+  }
+  if (flags.cert && command.getOptionValueSource('cert') === 'cli') {
+    throw new UsageError('--cert and --vault-key exclude each other: seal with a certificate or with a Vault key');
+  }
+  if (flags.api === 'bitnami') {
+    throw new UsageError('--api bitnami cannot carry Vault values (Sealed Secrets has no Vault transit); use --api sigil');
+  }
+  return { mount: flags.vaultMount, key: flags.vaultKey, env: process.env, home: homedir() };
 }

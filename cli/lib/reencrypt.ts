@@ -2,15 +2,14 @@
  * `seal reencrypt`: re-seals sealed files to a new certificate offline, in place. Only ciphertexts change;
  * every other byte of each file stays. All files are computed first and written only when all succeeded.
  */
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { StalledError } from '../../shared/errors.js';
 import { editEncryptedData } from '../../shared/manifest/edit-encrypted-data.js';
 import { sealData } from '../../shared/sealing/seal-secret.js';
 import { unsealSecret } from '../../shared/sealing/unseal-secret.js';
 import { loadSealingCert, type CertSource } from './cert-source.js';
-import { osReason, readTextFile, writeFileAtomic } from './io.js';
+import { readTextFile, writeFileAtomic } from './io.js';
 import { loadPrivateKeys } from './private-keys.js';
+import { sealedFiles } from './sealed-files.js';
 
 /** Options of `seal reencrypt`. */
 export interface ReencryptOptions extends CertSource {
@@ -23,9 +22,6 @@ export interface ReencryptSummary {
   files: number;
   sealedSecrets: number;
 }
-
-const MANIFEST_FILE = /\.(ya?ml|json)$/i;
-const MENTIONS_SEALED_SECRET = /["']?kind["']?\s*:\s*["']?SealedSecret\b/;
 
 /**
  * Re-seals every cluster-key SealedSecret in `paths` (files, or folders searched recursively for
@@ -53,28 +49,4 @@ export async function reencryptFiles(options: ReencryptOptions): Promise<Reencry
   }
   for (const { file, text } of updates) await writeFileAtomic(file, text);
   return { files: updates.length, sealedSecrets };
-}
-
-/** Explicit files as given; folders walked for manifest files that mention a SealedSecret. */
-async function sealedFiles(paths: readonly string[]): Promise<{ file: string; explicit: boolean }[]> {
-  const found: { file: string; explicit: boolean }[] = [];
-  for (const path of paths) {
-    const entries = await readdir(path, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOTDIR') return undefined;
-      throw new StalledError('FileUnreadable', `cannot read ${path}: ${osReason(err)}`);
-    });
-    if (!entries) {
-      found.push({ file: path, explicit: true });
-      continue;
-    }
-    const candidates = entries
-      .filter((e) => e.isFile() && MANIFEST_FILE.test(e.name))
-      .map((e) => join(e.parentPath ?? e.path, e.name))
-      .filter((file) => !file.split('/').some((part) => part === '.git' || part === 'node_modules'))
-      .sort();
-    for (const file of candidates) {
-      if (MENTIONS_SEALED_SECRET.test(await readTextFile(file))) found.push({ file, explicit: false });
-    }
-  }
-  return found;
 }

@@ -6,13 +6,13 @@ import type { Readable } from 'node:stream';
 import type { Scope } from '../../shared/crypto/scope.js';
 import { StalledError, UsageError } from '../../shared/errors.js';
 import { parseManifests, type ManifestFormat } from '../../shared/manifest/parse.js';
-import { isSealedSecret, readSealedSecret, sealedSecretObject, type SealedSecretApi } from '../../shared/manifest/sealed-secret.js';
+import { isSealedSecret, readSealedSecret, sealedSecretObject, type SealedSecret, type SealedSecretApi } from '../../shared/manifest/sealed-secret.js';
 import { readSecret, type PlainSecret } from '../../shared/manifest/secret.js';
 import { serializeManifests } from '../../shared/manifest/serialize.js';
 import { sealData, sealSecret, sealValue } from '../../shared/sealing/seal-secret.js';
 import { loadSealingCert, type CertSource } from './cert-source.js';
 import { readAll, readAllBytes, readTextFile, writeFileAtomic } from './io.js';
-
+import type { VaultSealing } from './vault-seal.js';
 
 /** Options of `seal [-f FILE]`. */
 export interface SealManifestsOptions extends CertSource {
@@ -26,11 +26,14 @@ export interface SealManifestsOptions extends CertSource {
   /** `-o`; defaults to the input's format. */
   format?: ManifestFormat;
   allowEmptyData: boolean;
+  /** `--vault-key`: seal with this Vault transit key instead of the certificate. */
+  vault?: VaultSealing;
 }
 
 /**
  * Seals every Secret of the input and returns the SealedSecret manifests as text.
- * Throws StalledError naming the document and key for bad input, or the certificate when it is unusable.
+ * Throws StalledError naming the document and key for bad input, or the certificate when it is unusable;
+ * with `vault`, the errors of sealSecretsWithVault.
  */
 export async function sealManifests(options: SealManifestsOptions): Promise<string> {
   const text = await readAll(options.input, options.inputName);
@@ -38,13 +41,17 @@ export async function sealManifests(options: SealManifestsOptions): Promise<stri
   const secrets = parsed.documents.map((doc) =>
     withNamespace(readSecret(doc, options.inputName, { allowEmptyData: options.allowEmptyData }), options.namespace),
   );
+  const sealed = options.vault
+    ? await (await import('./vault-seal.js')).sealSecretsWithVault(secrets, { vault: options.vault, scope: options.scope, api: options.api })
+    : await sealWithCert(secrets, options);
+  return serializeManifests(sealed.map(sealedSecretObject), options.format ?? parsed.format);
+}
+
+async function sealWithCert(secrets: readonly PlainSecret[], options: SealManifestsOptions): Promise<SealedSecret[]> {
   const cert = await loadSealingCert(options);
-  const sealed = secrets.map((secret) =>
-    sealedSecretObject(
-      sealSecret(secret, { publicKey: cert.publicKey, scope: options.scope, api: options.api, defaultNamespace: 'default' }),
-    ),
+  return secrets.map((secret) =>
+    sealSecret(secret, { publicKey: cert.publicKey, scope: options.scope, api: options.api, defaultNamespace: 'default' }),
   );
-  return serializeManifests(sealed, options.format ?? parsed.format);
 }
 
 /** Options of `seal --raw`. */
@@ -78,12 +85,15 @@ export interface MergeIntoOptions extends CertSource {
   /** The sealed file to update in place. */
   file: string;
   allowEmptyData: boolean;
+  /** `--vault-key`: the file must be sealed with this Vault transit key. */
+  vault?: VaultSealing;
 }
 
 /**
  * Seals the keys of the one input Secret into the one SealedSecret of `file`, with that file's name,
  * namespace and scope, and rewrites the file atomically: only the merged keys' lines change.
- * Throws StalledError when the input is not exactly one Secret or the file not exactly one SealedSecret.
+ * Throws StalledError when the input is not exactly one Secret or the file not exactly one SealedSecret, or
+ * when the file is sealed with Vault and `vault` is not given, or the other way round.
  */
 export async function mergeInto(options: MergeIntoOptions): Promise<void> {
   const input = parseManifests(await readAll(options.input, options.inputName), options.inputName);
@@ -97,15 +107,19 @@ export async function mergeInto(options: MergeIntoOptions): Promise<void> {
     throw new StalledError('InvalidManifest', `${options.file}: --merge-into needs a file with exactly one SealedSecret, found ${targets.length}`);
   }
   const target = readSealedSecret(targets[0]!.value, options.file);
-  if (target.vault) {
-    throw new StalledError('InvalidManifest', `${options.file}: SealedSecret ${target.name} is sealed with Vault; merge with --vault-key`);
+  let sealed: Map<string, string>;
+  if (options.vault) {
+    sealed = await (await import('./vault-seal.js')).sealMergeWithVault(secret, target, options.file, options.vault);
+  } else {
+    if (target.vault) {
+      throw new StalledError('InvalidManifest', `${options.file}: SealedSecret ${target.name} is sealed with Vault; merge with --vault-key`);
+    }
+    const cert = await loadSealingCert(options);
+    sealed = sealData(cert.publicKey, { name: target.name, namespace: target.namespace ?? '', scope: target.scope }, secret.data);
   }
-  const cert = await loadSealingCert(options);
   // Loaded here only: the plain sealing path, the one whose start-up time matters, does not need it.
   const { editEncryptedData } = await import('../../shared/manifest/edit-encrypted-data.js');
-  const updated = editEncryptedData(original, options.file, (ss) =>
-    sealData(cert.publicKey, { name: ss.name, namespace: ss.namespace ?? '', scope: ss.scope }, secret.data),
-  );
+  const updated = editEncryptedData(original, options.file, () => sealed);
   await writeFileAtomic(options.file, updated);
 }
 

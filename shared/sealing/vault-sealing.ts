@@ -87,7 +87,8 @@ async function checkDerived(transit: VaultTransit, mount: string, key: string): 
   try {
     derived = (await transit.readKey(mount, key)).derived;
   } catch (err) {
-    if (err instanceof TransientError && err.reason === 'VaultDenied') {
+    // Only a refusal of the keys path itself: a failed login (bad token, wrong secret ID) needs no policy hint.
+    if (err instanceof TransientError && err.reason === 'VaultDenied' && err.message.includes(` ${mount}/keys/${key}:`)) {
       throw new TransientError(
         'VaultDenied',
         `${err.message} (sealing reads the key's settings to check that it is derived: grant read on ${mount}/keys/${key} besides update on ${mount}/encrypt/${key})`,

@@ -93,7 +93,7 @@ describe('seal unseal', () => {
     const noKey = await runSeal(['unseal', '--key', join(KEYS, 'sealing-2048.crt')], { stdin: good });
     assert.deepEqual(noKey, { code: 1, stdout: '', stderr: `error: key file ${join(KEYS, 'sealing-2048.crt')}: no PEM private key (PKCS#1 or PKCS#8) found\n` });
     const none = await runSeal(['unseal'], { stdin: good });
-    assert.deepEqual(none, { code: 2, stdout: '', stderr: 'error: unseal needs --key FILE[,FILE…]\n' });
+    assert.deepEqual(none, { code: 2, stdout: '', stderr: 'error: unseal needs --key FILE[,FILE…] or --vault\n' });
   });
 
   it('refuses a document that is not a SealedSecret', async () => {
