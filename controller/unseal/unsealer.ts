@@ -100,7 +100,13 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
     if (!api || !obj?.metadata?.name || !obj.metadata.namespace || !obj.metadata.uid) return; // deleted: GC removes the Secret
     const done = settled.get(obj.metadata.uid);
     const cachedSecret = deps.ownedSecrets.get(key);
-    if (done && done.generation === (obj.metadata.generation ?? 0) && done.secretVersion === cachedSecret?.metadata?.resourceVersion) return;
+    if (done && done.generation === (obj.metadata.generation ?? 0)) {
+      if (done.secretVersion === cachedSecret?.metadata?.resourceVersion) return;
+      // The cache may not have seen the controller's own write yet: ask the API server before decrypting
+      // again (for a Vault-sealed object a decrypt is a Vault request; a deleted or edited Secret goes on).
+      const live = await readSecret({ name: obj.metadata.name, namespace: obj.metadata.namespace }).catch(() => undefined);
+      if (live?.metadata?.resourceVersion === done.secretVersion) return;
+    }
     const started = process.hrtime.bigint();
     const ref: ObjectRef = {
       apiVersion: obj.apiVersion ?? `${api.group}/${api.version}`,
@@ -197,7 +203,7 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
     }
   }
 
-  async function readSecret(ref: ObjectRef): Promise<V1Secret | undefined> {
+  async function readSecret(ref: Pick<ObjectRef, 'name' | 'namespace'>): Promise<V1Secret | undefined> {
     try {
       return await deps.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
     } catch (err) {

@@ -13,6 +13,7 @@ import { benchSealCli } from './seal-cli.js';
 import { benchSync, benchSyncClusters } from './sync.js';
 import { benchTestEnv } from './testenv.js';
 import { benchUnsealKeys } from './unseal-keys.js';
+import { benchVault } from './vault.js';
 
 const BENCHES: Record<string, () => string[][] | Promise<string[][]>> = {
   'seal-cli': benchSealCli,
@@ -21,6 +22,7 @@ const BENCHES: Record<string, () => string[][] | Promise<string[][]>> = {
   controller: benchController,
   sync: benchSync,
   'sync-clusters': benchSyncClusters,
+  vault: benchVault,
 };
 /** Benchmarks another one runs as a part of itself: skipped when that one runs. */
 const PART_OF: Record<string, string> = { 'sync-clusters': 'sync' };
