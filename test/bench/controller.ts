@@ -73,7 +73,7 @@ export async function benchController(): Promise<string[][]> {
 }
 
 /** Starts sigil-controller and resolves once it leads (ready is not enough: a restart waits for the Lease). */
-async function startSigil(kubeconfig: string, dir: string, name: string, args: string[] = []): Promise<ControllerProcess> {
+export async function startSigil(kubeconfig: string, dir: string, name: string, args: string[] = []): Promise<ControllerProcess> {
   const controller = await startControllerProcess({ name, kubeconfig, dir, args });
   try {
     await waitUntil(`${name} leading`, async () => controller.logs().includes('leading: reconciling SealedSecrets'), {

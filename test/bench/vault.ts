@@ -41,7 +41,8 @@ import { sealSecretWithVault } from '../../shared/sealing/vault-sealing.js';
 import { VaultTransit } from '../../shared/vault/transit.js';
 import { startEnv, type Env } from '../env/index.js';
 import { waitUntil } from '../env/processes.js';
-import { installController, startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
+import { installController, type ControllerProcess } from '../helpers/controller-process.js';
+import { startSigil } from './controller.js';
 import { POLICIES, tokenWith } from '../helpers/vault-access.js';
 import {
   clientsFor,
@@ -229,22 +230,6 @@ async function benchSealing(env: Env): Promise<string[][]> {
 }
 
 // ------------------------------------------------------------------------------------------- controller
-
-/** Starts sigil-controller and resolves once it leads (ready is not enough: a restart waits for the Lease). */
-async function startSigil(kubeconfig: string, dir: string, name: string, args: string[]): Promise<ControllerProcess> {
-  const controller = await startControllerProcess({ name, kubeconfig, dir, args });
-  try {
-    await waitUntil(`${name} leading`, async () => controller.logs().includes('leading: reconciling SealedSecrets'), {
-      timeoutMs: 60_000,
-      server: controller.server,
-      intervalMs: 100,
-    });
-  } catch (err) {
-    await controller.stop();
-    throw err;
-  }
-  return controller;
-}
 
 interface VaultCalls {
   logins: number;
