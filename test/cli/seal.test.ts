@@ -1,6 +1,7 @@
 // `seal` (the default action) run as a process: output shape, every scope against the independent
 // implementation of the format, both APIs, JSON, -w, SEAL_CERT, a URL, and every rejection.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import yaml from 'js-yaml';
 import { independentOpen } from '../independent/sealed-secrets-format.js';
-import { KEYS, runSeal, tempDir } from '../helpers/run-seal.js';
+import { KEYS, runSeal, SEAL_BIN, tempDir } from '../helpers/run-seal.js';
 
 const CERT = join(KEYS, 'sealing-2048.crt');
 const KEY = readFileSync(join(KEYS, 'sealing-2048.key'), 'utf8');
@@ -244,5 +245,17 @@ describe('seal rejects bad input with one line and the right exit code', () => {
     const r = await runSeal(['--cert', CERT, '--allow-empty-data'], { stdin: secret('data: {}\n') });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual((yaml.load(r.stdout) as Sealed).spec.encryptedData, {});
+  });
+});
+
+describe('seal writing into a pipe that closes early', () => {
+  it('exits 0 quietly when the reader has gone (seal --help | head -1)', async () => {
+    const child = spawn(process.execPath, [SEAL_BIN, 'vault', 'create-key', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader is gone before seal writes anything: every write meets a closed pipe (EPIPE).
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.deepEqual([code, stderr], [0, '']);
   });
 });
