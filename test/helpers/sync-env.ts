@@ -20,6 +20,8 @@ export interface SyncEnv {
   kubectl: Kubectl;
   /** The status of Application `namespace/name` ({} before it has one). */
   status(namespace: string, name: string): AppStatus;
+  /** Stops the controller and starts it again with `args` instead of the ones it was started with. */
+  restartController(args: string[]): Promise<void>;
   /** Waits until `check(status)` holds; the failure message shows the last status. */
   waitForStatus(namespace: string, name: string, what: string, check: (s: AppStatus) => boolean, timeoutMs?: number): Promise<AppStatus>;
   stop(): Promise<void>;
@@ -48,24 +50,30 @@ export async function startSyncEnv(name: string, args: string[] = []): Promise<S
   const [cp, git] = await Promise.all([startControlPlane({ dir: join(dir, 'cp') }), startGitServers({ dir: join(dir, 'git') })]);
   const kubectl = kubectlFor(cp.kubeconfig);
   const kubeconfig = await installController(cp, dir, { sync: true });
-  const controller = await startControllerProcess({
-    name: 'sigil-controller',
-    kubeconfig,
-    dir,
-    sync: true,
-    args: [`--kustomize-path=${binaryPath('kustomize', 'kustomize')}`, `--git-cache-dir=${join(dir, 'git-cache')}`, '--log-level=debug', ...args],
-  });
+  const start = (extra: string[]): Promise<ControllerProcess> =>
+    startControllerProcess({
+      name: 'sigil-controller',
+      kubeconfig,
+      dir,
+      sync: true,
+      args: [`--kustomize-path=${binaryPath('kustomize', 'kustomize')}`, `--git-cache-dir=${join(dir, 'git-cache')}`, '--log-level=debug', ...extra],
+    });
+  const controller = await start(args);
   const status = (namespace: string, app: string): AppStatus => {
     const r = kubectl.result(['-n', namespace, 'get', 'applications.sigil.dev', app, '-o', 'jsonpath={.status}']);
     return r.code === 0 && r.stdout ? (JSON.parse(r.stdout) as AppStatus) : {};
   };
-  return {
+  const env: SyncEnv = {
     dir,
     cp,
     git,
     controller,
     kubectl,
     status,
+    async restartController(extra) {
+      await env.controller.stop();
+      env.controller = await start(extra);
+    },
     async waitForStatus(namespace, app, what, check, timeoutMs = 30_000) {
       let last: AppStatus = {};
       try {
@@ -76,10 +84,11 @@ export async function startSyncEnv(name: string, args: string[] = []): Promise<S
       return last;
     },
     async stop() {
-      await controller?.stop();
+      await env.controller?.stop();
       await Promise.all([git?.stop(), cp?.stop()]);
     },
   };
+  return env;
 }
 
 /** An Application manifest. */

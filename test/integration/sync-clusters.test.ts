@@ -114,6 +114,19 @@ describe('sync engine: remote clusters, tenants, signed commits', () => {
     assert.equal(s.inventory, undefined);
   });
 
+  it('impersonates --default-service-account for Applications that name none', async () => {
+    await env.restartController(['--no-cross-namespace-refs', '--default-service-account=deployer']);
+    const sha = await env.git.commitFiles('fleet', {
+      'default-sa/own.yaml': configMapYaml('by-default', { team: 'a' }, { namespace: 'team-a' }),
+      'default-sa/intrude.yaml': configMapYaml('intruder-2', { team: 'a' }, { namespace: 'team-b' }),
+    }, 'no serviceAccountName: the default account is used');
+    env.kubectl.apply(applicationYaml({ name: 'defaulted', namespace: 'team-a', repoURL: env.git.daemonUrl('fleet'), path: 'default-sa', destinationNamespace: 'team-a' }));
+    const s = await env.waitForStatus('team-a', 'defaulted', 'refused as the default account', (st) => readyOf(st).reason === 'DryRunFailed' && st.lastAttemptedRevision === sha);
+    assert.match(readyOf(s).message ?? '', /ConfigMap team-b\/intruder-2: HTTP 403 Forbidden: .*system:serviceaccount:team-a:deployer/);
+    assert.equal(cmIn(env.kubectl, 'team-a', 'by-default'), undefined);
+    await env.restartController(['--no-cross-namespace-refs']);
+  });
+
   it('applies only commits signed by a trusted key; unsigned and wrongly signed ones are refused and the last good revision stays', async () => {
     const keys = join(env.dir, 'signing');
     execFileSync('mkdir', ['-p', keys]);
