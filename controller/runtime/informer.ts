@@ -12,6 +12,7 @@ import { TransientError } from '../../shared/errors.js';
 import { apiErrorFields } from './api-errors.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Logger } from './logger.js';
+import { backoff } from './backoff.js';
 
 /** The cache `watchObjects` returns. */
 export interface ObjectCache<T> {
@@ -95,7 +96,7 @@ export function watchObjects<T extends k8s.KubernetesObject>(options: WatchObjec
     if (stopped) return;
     errors++;
     failures++;
-    const delayMs = Math.min(max, base * 2 ** (failures - 1));
+    const delayMs = backoff(failures, base, max);
     log.warn('watch failed; restarting', { err: apiErrorFields(err), attempt: failures, delayMs });
     clock.clearTimeout(timer);
     timer = clock.setTimeout(() => void run(), delayMs);

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeRestError, kubeRest, withoutValues, type KubeRest } from './kube-rest.js';
+import { KubeRestError, kubeRest, restFailure, withoutValues, type KubeRest } from './kube-rest.js';
 
 describe('withoutValues', () => {
   const cases: { name: string; message: string; want: string }[] = [
@@ -239,5 +239,16 @@ describe('kubeRest(kc).request', () => {
       currentContext: 'gone',
     });
     await assert.rejects(kubeRest(kc).request({ method: 'GET', path: '/api' }), { code: 'ECONNREFUSED' });
+  });
+});
+
+describe('restFailure', () => {
+  it('is the answer without the request line, values removed', () => {
+    const err = new KubeRestError(422, { reason: 'Invalid', message: 'Secret "db" is invalid: data[a]: Invalid value: "c2VjcmV0": bad' }, 'PATCH /api/v1/namespaces/p/secrets/db');
+    assert.equal(restFailure(err), 'HTTP 422 Invalid: Secret "db" is invalid: data[a]: Invalid value: bad');
+    assert.equal(err.message, 'PATCH /api/v1/namespaces/p/secrets/db: HTTP 422 Invalid: Secret "db" is invalid: data[a]: Invalid value: bad');
+  });
+  it('says why the API server was not reached', () => {
+    assert.equal(restFailure(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' })), 'cannot reach the API server: ECONNREFUSED');
   });
 });

@@ -16,14 +16,25 @@ import type { KubeConfig } from '@kubernetes/client-node';
 export class KubeRestError extends Error {
   readonly code: number;
   readonly body: { message?: string; reason?: string; details?: unknown } | undefined;
+  /** The answer without the request line: `HTTP 422 Invalid: …` (values removed, first line only). */
+  readonly detail: string;
 
   constructor(code: number, body: KubeRestError['body'], what: string) {
     const message = body?.message ? `: ${withoutValues(body.message.split('\n')[0]!)}` : '';
-    super(`${what}: HTTP ${code}${body?.reason ? ` ${body.reason}` : ''}${message}`);
+    const detail = `HTTP ${code}${body?.reason ? ` ${body.reason}` : ''}${message}`;
+    super(`${what}: ${detail}`);
     this.name = 'KubeRestError';
     this.code = code;
     this.body = body;
+    this.detail = detail;
   }
+}
+
+/** Why a request failed, for messages that already name the object: the API server's answer, or why it was not reached. */
+export function restFailure(err: unknown): string {
+  if (err instanceof KubeRestError) return err.detail;
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return `cannot reach the API server: ${String(e?.code ?? e?.message ?? err)}`;
 }
 
 /**

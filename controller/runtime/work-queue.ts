@@ -13,6 +13,7 @@
  */
 import { StalledError, WaitingError } from '../../shared/errors.js';
 import { systemClock, type Clock } from './clock.js';
+import { backoff } from './backoff.js';
 
 /** What `onError` learns besides the error. */
 export interface FailureInfo {
@@ -174,7 +175,7 @@ export class WorkQueue {
   /** base·2^(attempt−1), capped, then ±20% jitter, in whole milliseconds. */
   private backoff(attempt: number): number {
     const { baseDelayMs, maxDelayMs, random } = this.options;
-    const capped = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+    const capped = backoff(attempt, baseDelayMs, maxDelayMs);
     return Math.round(capped * (1 + JITTER * (2 * random() - 1)));
   }
 

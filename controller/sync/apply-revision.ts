@@ -8,7 +8,7 @@
  * Writes are server-side applies in wave order (order.ts); each wave must be healthy before the next.
  */
 import { StalledError, TransientError, WaitingError } from '../../shared/errors.js';
-import { withoutValues } from '../runtime/kube-rest.js';
+import { restFailure } from '../runtime/kube-rest.js';
 import { describeObject, idOf, type Cluster, type KubeObject } from './cluster.js';
 import { assessHealth } from './health.js';
 import { orderWaves } from './order.js';
@@ -65,14 +65,6 @@ export async function applyRevision(planned: readonly PlannedObject[], cluster: 
   return versions;
 }
 
-/** The API server's answer to a failed request, without the request line: `HTTP 422 Invalid: …`. */
-export function apiFailure(err: unknown): string {
-  const e = err as { code?: unknown; body?: { reason?: string; message?: string }; message?: string };
-  if (typeof e.code !== 'number') return `cannot reach the API server: ${String((e as { code?: unknown }).code ?? e.message ?? err)}`;
-  const message = e.body?.message ? `: ${withoutValues(e.body.message.split('\n')[0]!)}` : '';
-  return `HTTP ${e.code}${e.body?.reason ? ` ${e.body.reason}` : ''}${message}`;
-}
-
 async function dryRun(objects: readonly PlannedObject[], cluster: Cluster): Promise<void> {
   const failures: Array<{ text: string; permanent: boolean }> = [];
   await inParallel(objects, DRY_RUN_CONCURRENCY, async (p) => {
@@ -81,7 +73,7 @@ async function dryRun(objects: readonly PlannedObject[], cluster: Cluster): Prom
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       const permanent = typeof code === 'number' && code >= 400 && code < 500 && code !== 409 && code !== 429;
-      failures.push({ text: `${p.source}: ${describeObject(idOf(p.object))}: ${apiFailure(err)}`, permanent });
+      failures.push({ text: `${p.source}: ${describeObject(idOf(p.object))}: ${restFailure(err)}`, permanent });
     }
   });
   if (!failures.length) return;
@@ -120,7 +112,7 @@ async function write(p: PlannedObject, cluster: Cluster): Promise<KubeObject> {
   try {
     return await cluster.apply(p.object);
   } catch (err) {
-    throw new TransientError('ApplyFailed', `${p.source}: apply ${describeObject(idOf(p.object))}: ${apiFailure(err)}`, { cause: err });
+    throw new TransientError('ApplyFailed', `${p.source}: apply ${describeObject(idOf(p.object))}: ${restFailure(err)}`, { cause: err });
   }
 }
 

@@ -59,8 +59,8 @@ export interface SyncEngine {
 
 /** A resolved revision is reused this long by other Applications of the same repo (a webhook clears it). */
 const RESOLVE_TTL_MS = 2_000;
-/** Rendered paths kept in memory, most recent last. */
-const RENDER_CACHE = 512;
+/** Rendered paths (and verified commits) kept in memory. */
+const CACHE_LIMIT = 512;
 const GC_INTERVAL_MS = 10 * 60_000;
 const WEBHOOK_TOKEN_TTL_MS = 5_000;
 
@@ -127,17 +127,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     return sha;
   };
   // Shared by every Application of the same repo, commit and path; planObjects copies before it changes anything.
-  const rendered = new Map<string, Promise<RenderedObject[]>>();
-  const render = (repoURL: string, commit: string, path: string, credentials: GitCredentials | undefined): Promise<RenderedObject[]> => {
-    const key = `${repoURL}@${commit}:${path}`;
-    const objects =
-      rendered.get(key) ?? source.checkout(repoURL, commit, credentials).then((dir: string) => renderPath(dir, path, { kustomizePath: options.kustomizePath }));
-    rendered.delete(key);
-    rendered.set(key, objects);
-    objects.catch(() => rendered.delete(key));
-    if (rendered.size > RENDER_CACHE) rendered.delete(rendered.keys().next().value!);
-    return objects;
-  };
+  const rendered = sharedPromises<RenderedObject[]>(CACHE_LIMIT);
+  const render = (repoURL: string, commit: string, path: string, credentials: GitCredentials | undefined): Promise<RenderedObject[]> =>
+    rendered(`${repoURL}@${commit}:${path}`, () => source.checkout(repoURL, commit, credentials).then((dir) => renderPath(dir, path, { kustomizePath: options.kustomizePath })));
   // Checkouts of commits no Application points at any more are removed now and then.
   const gcTimer = setInterval(() => {
     const keep = new Set(allApps().flatMap((a) => {
@@ -148,19 +140,13 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   }, GC_INTERVAL_MS);
   gcTimer.unref();
 
-  /** Verified (repo, commit, keys), so that many Applications of one commit verify it once. */
-  const verified = new Map<string, Promise<void>>();
-  const verify = (repoURL: string, commit: string, credentials: GitCredentials | undefined, keys: Record<string, string>, keysName: string): Promise<void> => {
-    const key = `${repoURL}@${commit}#${createHash('sha256').update(JSON.stringify(keys)).digest('hex')}`;
-    let done = verified.get(key);
-    if (!done) {
-      done = source.checkout(repoURL, commit, credentials).then(() => source.verifyCommit(repoURL, commit, trustedKeysFromSecretData(keys, keysName))).then(() => undefined);
-      verified.set(key, done);
-      done.catch(() => verified.delete(key));
-      if (verified.size > RENDER_CACHE) verified.delete(verified.keys().next().value!);
-    }
-    return done;
-  };
+  // Verified (repo, commit, keys): many Applications of one commit verify it once.
+  const verified = sharedPromises<void>(CACHE_LIMIT);
+  const verify = (repoURL: string, commit: string, credentials: GitCredentials | undefined, keys: Record<string, string>, keysName: string): Promise<void> =>
+    verified(`${repoURL}@${commit}#${createHash('sha256').update(JSON.stringify(keys)).digest('hex')}`, async () => {
+      await source.checkout(repoURL, commit, credentials);
+      await source.verifyCommit(repoURL, commit, trustedKeysFromSecretData(keys, keysName));
+    });
 
   const reconcile = createSyncReconciler({
     apps: { get: findApp },
@@ -252,5 +238,28 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       for (const c of apps) c.stop();
       targets.stop();
     },
+  };
+}
+
+/**
+ * Promises by key, at most `limit` of them (the least recently used goes): every caller of a key shares one
+ * promise, and a rejected one is forgotten so the next caller tries again.
+ */
+function sharedPromises<T>(limit: number): (key: string, make: () => Promise<T>) => Promise<T> {
+  const known = new Map<string, Promise<T>>();
+  return (key, make) => {
+    let promise = known.get(key);
+    if (promise) {
+      known.delete(key);
+    } else {
+      const made = make();
+      made.catch(() => {
+        if (known.get(key) === made) known.delete(key);
+      });
+      promise = made;
+    }
+    known.set(key, promise);
+    if (known.size > limit) known.delete(known.keys().next().value!);
+    return promise;
   };
 }

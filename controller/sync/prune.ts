@@ -5,7 +5,7 @@
  * and objects with ownerReferences (something else manages them) or `sigil.dev/prune: disabled` are left.
  */
 import type { InventoryEntry } from './application.js';
-import { apiFailure } from './apply-revision.js';
+import { restFailure } from '../runtime/kube-rest.js';
 import { describeObject, type Cluster } from './cluster.js';
 import { pruneOrder } from './order.js';
 import { SYNC_LABELS, trackingId } from './plan.js';
@@ -48,7 +48,7 @@ export async function prune(stale: readonly InventoryEntry[], appLabel: string, 
       await cluster.delete(entry);
       result.deleted.push(entry);
     } catch (err) {
-      result.failed.push({ entry, message: `delete ${describeObject(entry)}: ${apiFailure(err)}` });
+      result.failed.push({ entry, message: `delete ${describeObject(entry)}: ${restFailure(err)}` });
     }
   }
   return result;

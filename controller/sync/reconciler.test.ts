@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { StalledError, TransientError, WaitingError, type SigilError } from '../../shared/errors.js';
+import { KubeRestError } from '../runtime/kube-rest.js';
 import type { ApplicationResource, ApplicationSpec, ApplicationStatus, Condition, InventoryEntry } from './application.js';
 import type { Cluster, KindInfo, KubeObject, ObjectId } from './cluster.js';
 import { trackingId } from './plan.js';
@@ -326,7 +327,7 @@ describe('createSyncReconciler', () => {
   });
 
   it('a transient apply failure: WaitingError after the retry backoff, history Failed, Reconciling', async () => {
-    const failure = Object.assign(new Error('PATCH …'), { code: 500, body: { reason: 'InternalError', message: 'etcdserver: request timed out' } });
+    const failure = new KubeRestError(500, { reason: 'InternalError', message: 'etcdserver: request timed out' }, 'PATCH /api/v1/namespaces/team-a/configmaps/settings');
     const w = world({ spec: automated(), applyFails: failure });
     const reconcile = createSyncReconciler(w.deps);
     const message = 'deploy/app.yaml document 1: apply ConfigMap team-a/settings: HTTP 500 InternalError: etcdserver: request timed out';

@@ -16,8 +16,9 @@
  */
 import { SigilError, StalledError, TransientError, WaitingError } from '../../shared/errors.js';
 import { kubeError } from '../runtime/api-errors.js';
+import { restFailure } from '../runtime/kube-rest.js';
 import { APP_ANNOTATIONS, appLabelValue, readApplicationSpec, type ApplicationResource, type ApplicationSpec, type ApplicationStatus, type DriftEntry, type InventoryEntry, type SecretRef } from './application.js';
-import { apiFailure, applyRevision, type AppliedVersions } from './apply-revision.js';
+import { applyRevision, type AppliedVersions } from './apply-revision.js';
 import { describeObject, idOf } from './cluster.js';
 import { driftOf } from './drift.js';
 import { credentialsFromSecretData, type GitCredentials } from './git-source.js';
@@ -27,6 +28,7 @@ import { prune } from './prune.js';
 import type { RenderedObject } from './render.js';
 import { nextConditions, sameAppStatus, withHistory, type ReconcileOutcome } from './status.js';
 import type { Target } from './targets.js';
+import { backoff } from '../runtime/backoff.js';
 
 /** Where the reconciler reports what it did; engine.ts turns these into logs, events and metrics. */
 export interface SyncObserver {
@@ -258,7 +260,7 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
       const version = (live?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
       if (live && version === memo.versions.get(id)) continue;
       const fields = await driftOf(p.object, live, target.cluster).catch((err: unknown) => {
-        throw new TransientError('DriftCheckFailed', `compare ${id}: ${apiFailure(err)}`, { cause: err });
+        throw new TransientError('DriftCheckFailed', `compare ${id}: ${restFailure(err)}`, { cause: err });
       });
       if (fields.length) {
         drift.push({ ...entryOf(p.object), fields });
@@ -285,7 +287,7 @@ export function createSyncReconciler(deps: SyncDeps): (key: string) => Promise<v
     const versions = await applyRevision(drifted, target.cluster);
     for (const [id, v] of versions) memo.versions.set(id, v);
     memo.heals++;
-    memo.nextHealAt = now + Math.min(HEAL_MAX_MS, HEAL_BASE_MS * 2 ** (memo.heals - 1));
+    memo.nextHealAt = now + backoff(memo.heals, HEAL_BASE_MS, HEAL_MAX_MS);
     status.drift = [];
     status.sync = { status: unpruned > 0 ? 'OutOfSync' : 'Synced', revision };
     return { ready: true, reason: 'Healed', message: `re-applied what drifted from revision ${short(revision)}: ${summary}`, reconciling: false, stalled: false };
@@ -342,7 +344,7 @@ export function retryPolicy(err: SigilError, spec: ApplicationSpec | undefined, 
   if (!(err instanceof TransientError) || !spec) return err;
   const { limit, durationMs, factor, maxDurationMs } = spec.retry;
   if (attempt > limit) return new StalledError(err.reason, `${err.message} (gave up after ${limit} retries; next try at the interval)`, { cause: err });
-  return new WaitingError(err.reason, err.message, Math.min(maxDurationMs, durationMs * factor ** (attempt - 1)), { cause: err });
+  return new WaitingError(err.reason, err.message, backoff(attempt, durationMs, maxDurationMs, factor), { cause: err });
 }
 
 function refName(ref: SecretRef): string {

@@ -14,6 +14,7 @@ import type { SecretObject } from '../../shared/sealing/unseal-secret.js';
 import { nextStatus, sameStatus, type Outcome, type SealedSecretStatus } from './conditions.js';
 import { apiStatus, kubeError } from '../runtime/api-errors.js';
 import { BITNAMI_ANNOTATIONS, planSecret, SIGIL_ANNOTATIONS, type OwnershipAnnotations, type Owner, type SecretPlan } from './secret-plan.js';
+import { backoff } from '../runtime/backoff.js';
 
 /** A SealedSecret as the informer caches it. */
 export interface SealedSecretResource extends KubernetesObject {
@@ -199,7 +200,7 @@ export function createUnsealer(deps: UnsealerDeps): (key: string) => Promise<voi
       if (!(err instanceof SigilError) || (err.reason !== 'VaultUnavailable' && err.reason !== 'VaultDenied')) throw err;
       const n = (vaultFailures.get(ref.uid) ?? 0) + 1;
       vaultFailures.set(ref.uid, n);
-      throw new WaitingError(err.reason, err.message, Math.min(VAULT_MAX_RETRY_MS, 1000 * 2 ** (n - 1)), { cause: err });
+      throw new WaitingError(err.reason, err.message, backoff(n, 1000, VAULT_MAX_RETRY_MS), { cause: err });
     }
   }
 

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startVault, type Vault } from '../env/vault.js';
+import type { Vault } from '../env/vault.js';
 import { KEYS, runSeal, tempDir, type RunResult } from '../helpers/run-seal.js';
-import { POLICIES, tokenWith } from '../helpers/vault-access.js';
+import { POLICIES, startVaultWithKeys, tokenWith } from '../helpers/vault-access.js';
 
 const CERT = join(KEYS, 'sealing-2048.crt');
 const SECRET = 'apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: prod}\nstringData: {user: admin, password: hunter2}\n';
@@ -41,9 +41,7 @@ describe('Vault-sealed files', () => {
   }
 
   before(async () => {
-    vault = await startVault({ dir: tempDir('sigil-vault-') });
-    await vault.request('POST', 'transit/keys/app', { type: 'aes256-gcm96', derived: true });
-    await vault.request('POST', 'transit/keys/plain', {});
+    vault = await startVaultWithKeys();
     tokens.seal = await tokenWith(vault, 'seal-app', POLICIES.seal('app'));
     tokens.unseal = await tokenWith(vault, 'unseal-app', POLICIES.unseal('app'));
     tokens.rewrap = await tokenWith(vault, 'rewrap-app', POLICIES.rewrap('app'));

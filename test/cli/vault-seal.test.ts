@@ -6,9 +6,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../env/processes.js';
-import { startVault, type Vault } from '../env/vault.js';
+import type { Vault } from '../env/vault.js';
 import { KEYS, runSeal, tempDir, type RunResult } from '../helpers/run-seal.js';
-import { appRoleWith, POLICIES, tokenWith } from '../helpers/vault-access.js';
+import { appRoleWith, POLICIES, startVaultWithKeys, tokenWith } from '../helpers/vault-access.js';
 
 const CERT = join(KEYS, 'sealing-2048.crt');
 const KEY = join(KEYS, 'sealing-2048.key');
@@ -117,9 +117,7 @@ describe('seal with Vault transit', () => {
   }
 
   before(async () => {
-    vault = await startVault({ dir: tempDir('sigil-vault-') });
-    await vault.request('POST', 'transit/keys/app', { type: 'aes256-gcm96', derived: true });
-    await vault.request('POST', 'transit/keys/plain', {});
+    vault = await startVaultWithKeys();
     tokens.seal = await tokenWith(vault, 'seal-app', POLICIES.seal('app'));
     tokens.unseal = await tokenWith(vault, 'unseal-app', POLICIES.unseal('app'));
     tokens.encryptOnly = await tokenWith(vault, 'encrypt-app', POLICIES.encryptOnly('app'));

@@ -2,7 +2,8 @@
  * Least-privilege Vault access for tests, made with the dev server's root token: a policy per command, a
  * token holding only that policy (and Vault's `default`), and AppRole logins.
  */
-import type { Vault } from '../env/vault.js';
+import { startVault, type Vault } from '../env/vault.js';
+import { tempDir } from './run-seal.js';
 
 /** The policy text each `seal` command needs for transit key `key` (mount `transit`), as the README lists it. */
 export const POLICIES = {
@@ -34,4 +35,12 @@ export async function appRoleWith(vault: Vault, role: string, policy: string): P
   const roleId = (await vault.request('GET', `auth/approle/role/${role}/role-id`)) as { data: { role_id: string } };
   const secretId = (await vault.request('POST', `auth/approle/role/${role}/secret-id`, {})) as { data: { secret_id: string } };
   return { roleId: roleId.data.role_id, secretId: secretId.data.secret_id };
+}
+
+/** A Vault dev server with transit keys `app` (derived, as `seal vault create-key` makes) and `plain` (not derived). */
+export async function startVaultWithKeys(): Promise<Vault> {
+  const vault = await startVault({ dir: tempDir('sigil-vault-') });
+  await vault.request('POST', 'transit/keys/app', { type: 'aes256-gcm96', derived: true });
+  await vault.request('POST', 'transit/keys/plain', {});
+  return vault;
 }
